@@ -1,1 +1,1 @@
-Console.WriteLine("sharptitan");
+return SharpTitan.Commands.CommandLine.Run(args);

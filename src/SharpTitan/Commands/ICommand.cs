@@ -1,0 +1,13 @@
+namespace SharpTitan.Commands;
+
+/// <summary>One `sharptitan VERB` command.</summary>
+public interface ICommand
+{
+    string Name { get; }
+    string Summary { get; }
+    /// <summary>Runs with the arguments after the verb; returns the process exit code.</summary>
+    int Run(string[] args);
+}
+
+/// <summary>A bad command line or input: printed as one line, no stack trace, exit code 2.</summary>
+public sealed class UsageException(string message) : Exception(message);
