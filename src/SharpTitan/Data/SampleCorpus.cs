@@ -1,0 +1,23 @@
+using System.Reflection;
+
+namespace SharpTitan.Data;
+
+/// <summary>The project's own sample corpus (assets/corpus), embedded in the library: one document per file.</summary>
+public static class SampleCorpus
+{
+    private const string Prefix = "corpus/";
+
+    public static IReadOnlyList<string> Names { get; } = typeof(SampleCorpus).Assembly.GetManifestResourceNames()
+        .Where(n => n.StartsWith(Prefix) && n.EndsWith(".txt")).OrderBy(n => n, StringComparer.Ordinal).ToList();
+
+    public static IEnumerable<string> Documents()
+    {
+        if (Names.Count == 0) throw new InvalidDataException("the embedded sample corpus is missing from this build");
+        foreach (var name in Names)
+        {
+            using var stream = typeof(SampleCorpus).Assembly.GetManifestResourceStream(name)!;
+            using var reader = new StreamReader(stream);
+            yield return reader.ReadToEnd();
+        }
+    }
+}

@@ -1,0 +1,35 @@
+using System.Diagnostics;
+
+namespace SharpTitan.Metrics;
+
+/// <summary>
+/// Counts tokens and data-wait time between log lines and turns them into torchtitan's figures:
+/// tokens/s per device = tokens since last log / (seconds x non-data-parallel degree);
+/// TFLOP/s = FLOPs per token x tokens/s; MFU = that / peak.
+/// </summary>
+public sealed class ThroughputMeter(double flopsPerToken, double peakTflops, int nonDataParallelSize)
+{
+    private readonly Stopwatch _sinceLog = Stopwatch.StartNew();
+    private readonly Stopwatch _sinceStart = Stopwatch.StartNew();
+    private long _tokens;
+    private double _dataWaitSeconds;
+
+    public void AddTokens(long tokens) => _tokens += tokens;
+    public void AddDataWait(double seconds) => _dataWaitSeconds += seconds;
+
+    public StepMetrics Snapshot(int step, int totalSteps, double loss, double gradNorm, double lr, bool reportMfu = true)
+    {
+        double seconds = Math.Max(_sinceLog.Elapsed.TotalSeconds, 1e-9);
+        double tps = _tokens / (seconds * nonDataParallelSize);
+        double tflops = flopsPerToken * tps / 1e12;
+        double? mfu = reportMfu && peakTflops > 0 ? 100 * tflops / peakTflops : null;
+        double dataWait = 100 * _dataWaitSeconds / seconds;
+        long rss = ProcessMemory.RssBytes();
+        var m = new StepMetrics(step, loss, gradNorm, lr, rss / (double)(1L << 30),
+            100.0 * rss / ProcessMemory.MachineBytes(), tps, tflops, mfu, dataWait, _sinceStart.Elapsed.TotalSeconds, totalSteps);
+        _tokens = 0;
+        _dataWaitSeconds = 0;
+        _sinceLog.Restart();
+        return m;
+    }
+}

@@ -1,0 +1,55 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace SharpTitan.Models.Llama3;
+
+/// <summary>
+/// Causal grouped-query self-attention. Head counts are inferred from the projection widths, so a transform that
+/// shards wq/wk/wv by heads needs no change here.
+/// </summary>
+public sealed class Attention : nn.Module<Tensor, Tensor, Tensor, Tensor>
+{
+    private readonly int _headDim;
+    private readonly int _nRep;
+    public Linear wq, wk, wv, wo;
+
+    public Attention(ModelArgs args) : base(nameof(Attention))
+    {
+        _headDim = args.HeadDim;
+        _nRep = args.NHeads / args.KvHeads;
+        wq = nn.Linear(args.Dim, (long)args.NHeads * _headDim, hasBias: false);
+        wk = nn.Linear(args.Dim, (long)args.KvHeads * _headDim, hasBias: false);
+        wv = nn.Linear(args.Dim, (long)args.KvHeads * _headDim, hasBias: false);
+        wo = nn.Linear((long)args.NHeads * _headDim, args.Dim, hasBias: false);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x, Tensor cos, Tensor sin)
+    {
+        using var scope = NewDisposeScope();
+        long bs = x.shape[0], seq = x.shape[1];
+        var q = RotaryEmbedding.Apply(wq.forward(x).view(bs, seq, -1, _headDim), cos, sin);
+        var k = RotaryEmbedding.Apply(wk.forward(x).view(bs, seq, -1, _headDim), cos, sin);
+        var v = wv.forward(x).view(bs, seq, -1, _headDim);
+        // TorchSharp's SDPA has no enable_gqa: repeat each key/value head for its group of query heads.
+        k = RepeatKv(k);
+        v = RepeatKv(v);
+        var o = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), is_casual: true);
+        var merged = o.transpose(1, 2).contiguous().view(bs, seq, -1);
+        return wo.forward(merged).MoveToOuterDisposeScope();
+    }
+
+    private Tensor RepeatKv(Tensor kv)
+    {
+        if (_nRep == 1) return kv;
+        long b = kv.shape[0], s = kv.shape[1], h = kv.shape[2], d = kv.shape[3];
+        return kv.unsqueeze(3).expand(b, s, h, _nRep, d).reshape(b, s, h * _nRep, d);
+    }
+
+    public void ResetParameters(double outputStd)
+    {
+        foreach (var w in new[] { wq, wk, wv }) ModelInit.TruncNormal(w.weight!, 0.02);
+        ModelInit.TruncNormal(wo.weight!, outputStd);
+    }
+}

@@ -1,0 +1,33 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace SharpTitan.Models.Llama3;
+
+/// <summary>SwiGLU feed-forward: w2(silu(w1 x) * w3 x).</summary>
+public sealed class FeedForward : nn.Module<Tensor, Tensor>
+{
+    public Linear w1, w2, w3;
+
+    public FeedForward(ModelArgs args) : base(nameof(FeedForward))
+    {
+        w1 = nn.Linear(args.Dim, args.FfnHiddenDim, hasBias: false);
+        w2 = nn.Linear(args.FfnHiddenDim, args.Dim, hasBias: false);
+        w3 = nn.Linear(args.Dim, args.FfnHiddenDim, hasBias: false);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var gated = F.silu(w1.forward(x)) * w3.forward(x);
+        return w2.forward(gated).MoveToOuterDisposeScope();
+    }
+
+    public void ResetParameters(double outputStd)
+    {
+        ModelInit.TruncNormal(w1.weight!, 0.02);
+        ModelInit.TruncNormal(w2.weight!, outputStd);
+        ModelInit.TruncNormal(w3.weight!, outputStd);
+    }
+}

@@ -1,0 +1,15 @@
+namespace SharpTitan.Models.Llama3;
+
+/// <summary>torchtitan's Llama 3 flavors (model.flavor).</summary>
+public static class ModelFlavors
+{
+    public static IReadOnlyDictionary<string, ModelArgs> Llama3 { get; } = new Dictionary<string, ModelArgs>
+    {
+        ["debugmodel"] = new() { Dim = 256, NLayers = 6, NHeads = 16, VocabSize = 2048, RopeTheta = 500000 },
+        ["1B"] = new() { Dim = 2048, NLayers = 16, NHeads = 32, NKvHeads = 8, FfnDimMultiplier = 1.5, MultipleOf = 256, TieEmbeddings = true },
+        ["3B"] = new() { Dim = 3072, NLayers = 28, NHeads = 24, NKvHeads = 8, FfnDimMultiplier = 1.0, MultipleOf = 256, TieEmbeddings = true },
+        ["8B"] = new() { Dim = 4096, NLayers = 32, NHeads = 32, NKvHeads = 8, FfnDimMultiplier = 1.3, MultipleOf = 1024 },
+        ["70B"] = new() { Dim = 8192, NLayers = 80, NHeads = 64, NKvHeads = 8, FfnDimMultiplier = 1.3, MultipleOf = 4096 },
+        ["405B"] = new() { Dim = 16384, NLayers = 126, NHeads = 128, NKvHeads = 8, FfnDimMultiplier = 1.2, MultipleOf = 4096 },
+    };
+}

@@ -1,0 +1,31 @@
+using SharpTitan.Config;
+
+namespace SharpTitan.Training;
+
+/// <summary>
+/// Config values that ask for something this build does not do yet: an error, never silently ignored.
+/// Remove a line here when its feature lands.
+/// </summary>
+public static class FeatureGate
+{
+    public static void RequireBuilt(JobConfig c)
+    {
+        void No(bool asked, string what) { if (asked) throw new ConfigException($"{what} is not built yet in SharpTitan"); }
+        No(c.Checkpoint.Enable, "checkpoint.enable = true (distributed checkpoints)");
+        No(c.ActivationCheckpoint.Mode != "none", $"activation_checkpoint.mode = \"{c.ActivationCheckpoint.Mode}\" (set it to \"none\"): activation checkpointing");
+        No(c.Model.Converters.Length > 0, "model.converters (float8)");
+        No(c.Compile.Enable, "compile.enable");
+        No(c.Validation.Enable, "validation.enable");
+        No(c.Profiling.EnableProfiling, "profiling.enable_profiling");
+        No(c.Profiling.EnableMemorySnapshot, "profiling.enable_memory_snapshot");
+        No(c.Metrics.EnableWandb, "metrics.enable_wandb");
+        No(c.Training.EnableCpuOffload, "training.enable_cpu_offload");
+        No(c.Optimizer.EarlyStepInBackward, "optimizer.early_step_in_backward");
+        No(c.Parallelism.EnableCompiledAutograd, "parallelism.enable_compiled_autograd");
+        No(c.Parallelism.PipelineParallelDegree > 1, "parallelism.pipeline_parallel_degree > 1 (pipeline parallel)");
+        No(c.Parallelism.ContextParallelDegree > 1, "parallelism.context_parallel_degree > 1 (context parallel)");
+        No(c.Parallelism.TensorParallelDegree > 1, "parallelism.tensor_parallel_degree > 1 (tensor parallel)");
+        No(c.Parallelism.DataParallelReplicateDegree > 1 || c.Parallelism.DataParallelShardDegree > 1,
+            "data parallelism over several ranks (FSDP/DDP)");
+    }
+}

@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using SharpTitan.Config;
+using SharpTitan.Data;
+using SharpTitan.Metrics;
+using SharpTitan.Models.Llama3;
+using SharpTitan.Native;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace SharpTitan.Training;
+
+/// <summary>
+/// The training loop: data -> forward -> loss -> backward (with gradient accumulation) -> clip -> optimizer ->
+/// lr schedule -> metrics. Each step runs in its own dispose scope so native memory stays flat.
+/// </summary>
+public sealed class Trainer : IDisposable
+{
+    private readonly JobConfig _config;
+    private readonly TextWriter _log;
+    private readonly Transformer _model;
+    private readonly AdamW _optimizer;
+    private readonly LrSchedule _schedule;
+    private readonly PackedBatchLoader _loader;
+    private readonly int _accumulationSteps;
+    private readonly ThroughputMeter _meter;
+    private readonly ConsoleMetricsWriter _console;
+    private readonly TensorBoardWriter? _tensorBoard;
+
+    public ModelArgs ModelArgs { get; }
+    public Transformer Model => _model;
+    public Peak Peak { get; }
+
+    public Trainer(JobConfig config, TextWriter? log = null)
+    {
+        _config = config;
+        _log = log ?? Console.Out;
+        FeatureGate.RequireBuilt(config);
+        TorchRuntime.SetThreads(config.Training.NumThreads);
+
+        long seed = config.Debug.Seed ?? Random.Shared.Next();
+        manual_seed(seed);
+        // libtorch's CPU kernels give identical results for a fixed thread count; debug.deterministic needs no switch
+        // here (TorchSharp has no use_deterministic_algorithms). A GPU build must set it.
+
+        var tokenizer = TokenizerLoader.Load(config.Model.TokenizerPath);
+        ModelArgs = ModelFlavors.Llama3[config.Model.Flavor] with
+        {
+            VocabSize = tokenizer.VocabSize,
+            MaxSeqLen = config.Training.SeqLen,
+        };
+        var dtype = ParseDtype(config.Training.Dtype);
+        _model = new Transformer(ModelArgs);
+        _model.InitWeights();
+        if (dtype != ScalarType.Float32) _model.to(dtype);
+        _model.train();
+
+        var o = config.Optimizer;
+        var parameters = _model.parameters().Cast<Tensor>().ToList();
+        _optimizer = new AdamW(parameters, o.Lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay, decoupled: o.Name == "AdamW");
+        var s = config.LrScheduler;
+        _schedule = new LrSchedule(config.Training.Steps, s.WarmupSteps, s.DecayRatio, s.DecayType, s.MinLrFactor);
+
+        int local = config.Training.LocalBatchSize;
+        int global = config.Training.GlobalBatchSize == -1 ? local : config.Training.GlobalBatchSize;
+        if (global % local != 0)
+            throw new ConfigException($"'training.global_batch_size' = {global}: expected a multiple of training.local_batch_size ({local}) x the data-parallel degree (1)");
+        _accumulationSteps = global / local;
+
+        _loader = new PackedBatchLoader(tokenizer,
+            DatasetCatalog.Resolve(config.Training.Dataset, config.Training.DatasetPath),
+            config.Training.SeqLen, local, log: m => _log.WriteLine(m));
+
+        Peak = PeakFlops.Resolve(config.Metrics.PeakTflops, dtype, get_num_threads());
+        _meter = new ThroughputMeter(ModelArgs.FlopsPerToken(config.Training.SeqLen), Peak.TflopsPerSecond, nonDataParallelSize: 1);
+        _console = new ConsoleMetricsWriter(_log, ConsoleMetricsWriter.ShouldColor(config.Metrics.DisableColorPrinting));
+        if (config.Metrics.EnableTensorboard)
+            _tensorBoard = new TensorBoardWriter(Path.Combine(config.Job.DumpFolder, config.Metrics.SaveTbFolder));
+
+        LogSetup(seed, dtype, global);
+    }
+
+    private void LogSetup(long seed, ScalarType dtype, int global)
+    {
+        var a = ModelArgs;
+        _log.WriteLine($"model: llama3 {_config.Model.Flavor} (dim {a.Dim}, {a.NLayers} layers, {a.NHeads} heads, {a.KvHeads} kv heads, " +
+                       $"ffn {a.FfnHiddenDim}, vocab {a.VocabSize} from the tokenizer), {a.ParameterCount():N0} parameters, " +
+                       $"{a.FlopsPerToken(_config.Training.SeqLen):E3} FLOPs per token at seq_len {_config.Training.SeqLen}");
+        _log.WriteLine($"training: {PeakFlops.Name(dtype)}, {get_num_threads()} torch thread(s), local batch {_config.Training.LocalBatchSize}, " +
+                       $"global batch {global} ({_accumulationSteps} micro-step(s)), {_config.Training.Steps} steps, seed {seed}");
+        if (_config.Training.MixedPrecisionParam != _config.Training.Dtype)
+            _log.WriteLine($"note: training.mixed_precision_param = {_config.Training.MixedPrecisionParam} applies to FSDP-gathered parameters " +
+                           $"(as in torchtitan); a single process computes in training.dtype = {_config.Training.Dtype}");
+        _log.WriteLine($"MFU peak: {Peak.TflopsPerSecond:F3} TFLOP/s ({Peak.Source})");
+        if (_tensorBoard != null) _log.WriteLine($"tensorboard: {_tensorBoard.RunFolder}");
+    }
+
+    public static ScalarType ParseDtype(string name) => name switch
+    {
+        "float32" => ScalarType.Float32,
+        "bfloat16" => ScalarType.BFloat16,
+        _ => throw new ConfigException($"unknown dtype \"{name}\": expected float32 or bfloat16"),
+    };
+
+    /// <summary>Runs training.steps steps; returns each step's loss, gradient norm and lr.</summary>
+    public IReadOnlyList<StepResult> Run()
+    {
+        var results = new List<StepResult>();
+        for (int step = 1; step <= _config.Training.Steps; step++)
+        {
+            var r = TrainStep(step);
+            results.Add(r);
+            if (step == 1 || step % _config.Metrics.LogFreq == 0 || step == _config.Training.Steps)
+            {
+                var m = _meter.Snapshot(step, _config.Training.Steps, r.Loss, r.GradNorm, r.Lr);
+                _console.Write(m);
+                _tensorBoard?.Write(m);
+            }
+            if (step % _config.Training.GcFreq == 0) GC.Collect();
+        }
+        return results;
+    }
+
+    public StepResult TrainStep(int step)
+    {
+        using var scope = NewDisposeScope();
+        double lr = _config.Optimizer.Lr * _schedule.Factor(step - 1);
+        _optimizer.Lr = lr;
+        _optimizer.ZeroGrad();
+        double lossSum = 0;
+        for (int micro = 0; micro < _accumulationSteps; micro++)
+        {
+            var wait = Stopwatch.StartNew();
+            var batch = _loader.Next();
+            _meter.AddDataWait(wait.Elapsed.TotalSeconds);
+            using var microScope = NewDisposeScope();
+            var inputs = tensor(batch.Inputs, [batch.Rows, batch.SeqLen]);
+            var labels = tensor(batch.Labels, [batch.Rows * batch.SeqLen]);
+            var logits = _model.forward(inputs);
+            var loss = F.cross_entropy(logits.flatten(0, 1).to(ScalarType.Float32), labels) / _accumulationSteps;
+            loss.backward();
+            lossSum += loss.item<float>();
+            _meter.AddTokens((long)batch.Rows * batch.SeqLen);
+        }
+        double gradNorm = GradientClipping.ClipByGlobalNorm(_optimizer.Parameters, _config.Training.MaxNorm);
+        if (!double.IsFinite(lossSum)) throw new TrainingDivergedException($"step {step}: the loss is {lossSum} (not finite); stopping");
+        if (!double.IsFinite(gradNorm)) throw new TrainingDivergedException($"step {step}: the gradient norm is {gradNorm} (not finite); stopping");
+        _optimizer.Step();
+        return new StepResult(step, lossSum, gradNorm, lr);
+    }
+
+    public void Dispose()
+    {
+        _optimizer.Dispose();
+        _model.Dispose();
+    }
+}
