@@ -31,7 +31,8 @@ public sealed class Trainer : IDisposable
     public Transformer Model => _model;
     public Peak Peak { get; }
 
-    public Trainer(JobConfig config, TextWriter? log = null)
+    /// <param name="modelArgs">A model shape other than the configured flavor's (benchmarks, experiments).</param>
+    public Trainer(JobConfig config, TextWriter? log = null, ModelArgs? modelArgs = null)
     {
         _config = config;
         _log = log ?? Console.Out;
@@ -44,7 +45,7 @@ public sealed class Trainer : IDisposable
         // here (TorchSharp has no use_deterministic_algorithms). A GPU build must set it.
 
         var tokenizer = TokenizerLoader.Load(config.Model.TokenizerPath);
-        ModelArgs = ModelFlavors.Llama3[config.Model.Flavor] with
+        ModelArgs = (modelArgs ?? ModelFlavors.Llama3[config.Model.Flavor]) with
         {
             VocabSize = tokenizer.VocabSize,
             MaxSeqLen = config.Training.SeqLen,
