@@ -9,6 +9,7 @@ public static class CommandLine
         new TrainCommand(),
         new ConfigCommand(),
         new PeakCommand(),
+        new PlotCommand(),
     };
 
     public static int Run(string[] args)

@@ -16,8 +16,6 @@ public static class FeatureGate
         No(c.Model.Converters.Length > 0, "model.converters (float8)");
         No(c.Compile.Enable, "compile.enable");
         No(c.Validation.Enable, "validation.enable");
-        No(c.Profiling.EnableProfiling, "profiling.enable_profiling");
-        No(c.Profiling.EnableMemorySnapshot, "profiling.enable_memory_snapshot");
         No(c.Metrics.EnableWandb, "metrics.enable_wandb");
         No(c.Training.EnableCpuOffload, "training.enable_cpu_offload");
         No(c.Optimizer.EarlyStepInBackward, "optimizer.early_step_in_backward");
