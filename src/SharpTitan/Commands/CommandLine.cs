@@ -6,6 +6,7 @@ public static class CommandLine
     /// <summary>Every command, in the order `sharptitan --help` lists them. Add new commands here.</summary>
     public static IReadOnlyList<ICommand> Commands { get; } = new List<ICommand>
     {
+        new LaunchCommand(),
     };
 
     public static int Run(string[] args)
