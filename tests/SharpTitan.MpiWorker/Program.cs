@@ -16,6 +16,7 @@ TorchRuntime.SetThreads(1);
 var options = args.Skip(1).Select(a => a.Split('=', 2)).ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : "");
 var world = DistributedRuntime.Initialize();
 var code = Scenarios.Run(args[0], world, options);
-if (code == 0) Console.WriteLine($"rank {world.Rank}/{world.Size}: {args[0]} ok ({Check.Count} checks)");
+if (code != 0) return code; // no Shutdown: the runtime's exit hook must abort the job by itself
+Console.WriteLine($"rank {world.Rank}/{world.Size}: {args[0]} ok ({Check.Count} checks)");
 DistributedRuntime.Shutdown();
-return code;
+return 0;

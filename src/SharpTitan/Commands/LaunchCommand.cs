@@ -98,22 +98,22 @@ public sealed record LaunchOptions(int Ranks, string? Hostfile, IReadOnlyList<st
                 case "-n" or "--nproc" or "-np":
                     var value = Next(args, ref i);
                     if (!int.TryParse(value, out var n) || n < 1)
-                        throw new UsageException($"launch: -n needs a positive number of ranks, got '{value}'");
+                        throw new UsageException($"-n needs a positive number of ranks, got '{value}'");
                     ranks = n;
                     break;
                 case "--hostfile":
                     hostfile = Next(args, ref i);
-                    if (!File.Exists(hostfile)) throw new FileNotFoundException($"launch: hostfile '{hostfile}' does not exist");
+                    if (!File.Exists(hostfile)) throw new FileNotFoundException($"hostfile '{hostfile}' does not exist");
                     break;
                 default:
-                    throw new UsageException($"launch: unknown option '{args[i]}' ({Usage})");
+                    throw new UsageException($"unknown option '{args[i]}' ({Usage})");
             }
         }
-        if (ranks == null) throw new UsageException($"launch: -n is required ({Usage})");
-        if (i >= args.Length - 1) throw new UsageException($"launch: nothing to run after '--' ({Usage})");
+        if (ranks == null) throw new UsageException($"-n is required ({Usage})");
+        if (i >= args.Length - 1) throw new UsageException($"give the command the ranks run after '--' ({Usage})");
         return new LaunchOptions(ranks.Value, hostfile, args[(i + 1)..]);
     }
 
     private static string Next(string[] args, ref int i) =>
-        ++i < args.Length && args[i] != "--" ? args[i] : throw new UsageException($"launch: {args[i - 1]} needs a value ({Usage})");
+        ++i < args.Length && args[i] != "--" ? args[i] : throw new UsageException($"{args[i - 1]} needs a value ({Usage})");
 }

@@ -34,9 +34,9 @@ internal sealed class CommunicationThread : IDisposable
     /// <summary>Finishes the queued operations, then stops the thread.</summary>
     public void Dispose()
     {
+        if (_queue.IsAddingCompleted) return;
         _queue.CompleteAdding();
         _thread.Join();
-        _queue.Dispose();
     }
 
     private sealed class Work(Action operation) : IWork

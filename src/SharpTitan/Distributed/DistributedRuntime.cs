@@ -60,14 +60,23 @@ public static class DistributedRuntime
         Environment.Exit(exitCode);
     }
 
-    /// <summary>Waits for queued async work, stops the helper threads and finalizes MPI. Safe to call twice.</summary>
-    public static void Shutdown()
+    /// <summary>
+    /// Ends the runtime at the end of the program. With exit code 0: waits for queued async work, meets every
+    /// rank at a barrier (under the watchdog, so a missing peer ends the job instead of hanging it), stops the
+    /// helper threads and finalizes MPI. With any other code: aborts the job with that code. Safe to call twice.
+    /// </summary>
+    public static void Shutdown(int exitCode = 0)
     {
         lock (Gate)
         {
-            if (_mpi == null) return;
+            var mpi = _mpi;
+            if (mpi == null || mpi.Library.IsFinalized) return;
+            if (exitCode != 0)
+                mpi.Abort($"rank {mpi.WorldRank} is exiting with code {exitCode}; aborting the job", exitCode);
+            mpi.CommThread.Dispose();
+            _world?.Barrier();
             _world?.Dispose();
-            _mpi.Dispose();
+            mpi.Dispose();
         }
     }
 
@@ -80,13 +89,5 @@ public static class DistributedRuntime
     }
 
     // A rank that leaves with an error code without finalizing would leave its peers blocked in collectives.
-    private static void OnProcessExit(object? sender, EventArgs e)
-    {
-        var mpi = _mpi;
-        if (mpi == null || mpi.Library.IsFinalized) return;
-        if (Environment.ExitCode != 0)
-            mpi.Abort($"rank {mpi.WorldRank} is exiting with code {Environment.ExitCode}; aborting the job", Environment.ExitCode);
-        else
-            Shutdown();
-    }
+    private static void OnProcessExit(object? sender, EventArgs e) => Shutdown(Environment.ExitCode);
 }
