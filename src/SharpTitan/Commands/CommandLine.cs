@@ -7,6 +7,7 @@ public static class CommandLine
     public static IReadOnlyList<ICommand> Commands { get; } = new List<ICommand>
     {
         new TrainCommand(),
+        new LaunchCommand(),
         new ConfigCommand(),
         new PeakCommand(),
     };
