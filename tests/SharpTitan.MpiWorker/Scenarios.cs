@@ -20,7 +20,7 @@ public static class Scenarios
         "throw-at-step" => ThrowAtStep(world, Int(o, "rank", 1), Int(o, "step", 3)),
         "hang" => Hang(world, Int(o, "rank", 1), Double(o, "timeout", 2)),
         "exit-code" => ExitCode(world, Int(o, "rank", 1), Int(o, "code", 3)),
-        "bench" => Bench(world, Int(o, "mib", 16), Int(o, "iters", 10)),
+        "bench" => Bench(world, Int(o, "mib", 16), Int(o, "iters", 10), o.GetValueOrDefault("ops", "ar,ag,rs")),
         _ => throw new ArgumentException($"unknown scenario '{name}' (known: {string.Join(", ", Names)})"),
     };
 
@@ -158,7 +158,7 @@ public static class Scenarios
     }
 
     /// <summary>Bandwidth of all_reduce, all_gather, reduce_scatter (fp32) on buffers of the given size.</summary>
-    private static int Bench(IProcessGroup world, int mib, int iters)
+    private static int Bench(IProcessGroup world, int mib, int iters, string ops)
     {
         long n = mib * (1L << 20) / 4;
         using var buf = torch.ones(n);
@@ -174,9 +174,12 @@ public static class Scenarios
             if (world.Rank == 0)
                 Console.WriteLine($"{name,-15} {mib,4} MiB  {s * 1e3,8:0.00} ms  {mib / 1024.0 / s,6:0.00} GiB/s (buffer size / time)");
         }
-        Time("all_reduce", () => world.AllReduce(buf));
-        Time("all_gather", () => world.AllGather(buf, shard));
-        Time("reduce_scatter", () => world.ReduceScatter(shard, buf));
+        foreach (var op in ops.Split(','))
+        {
+            if (op == "ar") Time("all_reduce", () => world.AllReduce(buf));
+            if (op == "ag") Time("all_gather", () => world.AllGather(buf, shard));
+            if (op == "rs") Time("reduce_scatter", () => world.ReduceScatter(shard, buf));
+        }
         return 0;
     }
 

@@ -21,7 +21,7 @@ public sealed class TrainCommand : ICommand
         using var log = RankLog.Open(config.Job.DumpFolder, world);
         try
         {
-            using (var trainer = new Trainer(config, log, world)) trainer.Run();
+            using (var trainer = new Trainer(config, log, world: world)) trainer.Run();
         }
         catch (TrainingDivergedException e)
         {

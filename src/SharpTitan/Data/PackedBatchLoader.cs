@@ -49,7 +49,8 @@ public sealed class PackedBatchLoader
                 }
             _bufferStart += window;
         }
-        if (_bufferStart > 1 << 20) { _buffer.RemoveRange(0, _bufferStart); _bufferStart = 0; }
+        // Drop consumed tokens now and then so the buffer stays bounded.
+        if (_bufferStart > 1 << 16) { _buffer.RemoveRange(0, _bufferStart); _bufferStart = 0; }
         return new Batch(inputs, labels, _localBatch, _seqLen);
     }
 

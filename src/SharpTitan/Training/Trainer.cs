@@ -39,8 +39,9 @@ public sealed class Trainer : IDisposable
     /// <summary>The FSDP/HSDP/DDP wrapper when data parallelism spans several ranks, else null.</summary>
     public FsdpModel? Fsdp => _fsdp;
 
+    /// <param name="modelArgs">A model shape other than the configured flavor's (benchmarks, experiments).</param>
     /// <param name="world">The ranks of the job; null = <see cref="DistributedRuntime.Initialize"/> (one process without mpirun).</param>
-    public Trainer(JobConfig config, TextWriter? log = null, IProcessGroup? world = null)
+    public Trainer(JobConfig config, TextWriter? log = null, ModelArgs? modelArgs = null, IProcessGroup? world = null)
     {
         _config = config;
         _log = log ?? Console.Out;
@@ -63,7 +64,7 @@ public sealed class Trainer : IDisposable
         // here (TorchSharp has no use_deterministic_algorithms). A GPU build must set it.
 
         var tokenizer = TokenizerLoader.Load(config.Model.TokenizerPath);
-        ModelArgs = ModelFlavors.Llama3[config.Model.Flavor] with
+        ModelArgs = (modelArgs ?? ModelFlavors.Llama3[config.Model.Flavor]) with
         {
             VocabSize = tokenizer.VocabSize,
             MaxSeqLen = config.Training.SeqLen,

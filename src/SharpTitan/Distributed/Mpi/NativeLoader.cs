@@ -18,6 +18,7 @@ internal static partial class NativeLoader
 
     public static bool TryLoadGlobal(string nameOrPath, out nint handle, out string error)
     {
+        DlError(); // binds dlerror now: binding it after a failed dlopen would clear that failure's message
         handle = DlOpen(nameOrPath, RtldNow | RtldGlobal);
         error = handle == 0 ? Marshal.PtrToStringUTF8(DlError()) ?? "dlopen failed" : "";
         return handle != 0;
