@@ -75,6 +75,11 @@ public sealed class ParallelismSection
     public string PipelineParallelSchedule { get; set; } = "1F1B";
     [Range(1, int.MaxValue)] public int ContextParallelDegree { get; set; } = 1;
     public bool EnableCompiledAutograd { get; set; }
+    /// <summary>
+    /// FSDP overlap (not in torchtitan, where CUDA streams always overlap): prefetch the next block's all-gather
+    /// and run reduce-scatters on the communication thread. false = every collective blocks (for benchmarks).
+    /// </summary>
+    public bool FsdpOverlap { get; set; } = true;
 }
 
 public sealed class CheckpointSection
@@ -147,6 +152,11 @@ public sealed class DebugSection
 {
     public int? Seed { get; set; }
     public bool Deterministic { get; set; }
+    /// <summary>
+    /// Test aid (not in torchtitan): a folder where rank 0 writes losses.txt (each step's global loss) and
+    /// params.bin (final full fp32 parameters, see Training/ResultDump) and every rank writes memory_rankN.txt.
+    /// </summary>
+    public string? DumpResultsFolder { get; set; }
 }
 
 public sealed class ValidationSection

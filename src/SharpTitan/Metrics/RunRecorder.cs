@@ -3,15 +3,16 @@ using SharpTitan.Config;
 namespace SharpTitan.Metrics;
 
 /// <summary>
-/// Everything a run records besides the model: the console line, metrics.jsonl, TensorBoard, profiling traces
-/// and memory snapshots, driven by the [metrics] and [profiling] sections. Console and files on rank 0 unless
-/// metrics.save_for_all_ranks; traces and memory snapshots on every rank.
+/// Everything a run records besides the model: the metrics line (into the rank's log), metrics.jsonl,
+/// TensorBoard, profiling traces and memory snapshots, driven by the [metrics] and [profiling] sections.
+/// metrics.jsonl and TensorBoard on rank 0 unless metrics.save_for_all_ranks; traces and memory snapshots on
+/// every rank.
 /// </summary>
 public sealed class RunRecorder : IDisposable
 {
     private readonly JobConfig _config;
     private readonly int _rank;
-    private readonly ConsoleMetricsWriter? _console;
+    private readonly ConsoleMetricsWriter _console;
     private readonly MetricsFileWriter? _file;
     private readonly ProfilingSchedule? _profiling;
     public TensorBoardWriter? TensorBoard { get; }
@@ -21,7 +22,8 @@ public sealed class RunRecorder : IDisposable
         _config = config;
         _rank = rank;
         bool writes = rank == 0 || config.Metrics.SaveForAllRanks;
-        if (rank == 0) _console = new ConsoleMetricsWriter(log, ConsoleMetricsWriter.ShouldColor(config.Metrics.DisableColorPrinting));
+        // The log decides where lines go (rank 0: console; every rank: its log file under several ranks).
+        _console = new ConsoleMetricsWriter(log, ConsoleMetricsWriter.ShouldColor(config.Metrics.DisableColorPrinting) && rank == 0);
         if (writes)
         {
             _file = new MetricsFileWriter(config.Job.DumpFolder, config.Metrics.SaveForAllRanks ? rank : null);
@@ -59,7 +61,7 @@ public sealed class RunRecorder : IDisposable
 
     public void Log(StepMetrics m)
     {
-        _console?.Write(m);
+        _console.Write(m);
         _file?.Write(m);
         TensorBoard?.Write(m);
     }

@@ -23,7 +23,5 @@ public static class FeatureGate
         No(c.Parallelism.PipelineParallelDegree > 1, "parallelism.pipeline_parallel_degree > 1 (pipeline parallel)");
         No(c.Parallelism.ContextParallelDegree > 1, "parallelism.context_parallel_degree > 1 (context parallel)");
         No(c.Parallelism.TensorParallelDegree > 1, "parallelism.tensor_parallel_degree > 1 (tensor parallel)");
-        No(c.Parallelism.DataParallelReplicateDegree > 1 || c.Parallelism.DataParallelShardDegree > 1,
-            "data parallelism over several ranks (FSDP/DDP)");
     }
 }

@@ -1,9 +1,11 @@
 using System.Diagnostics;
 using SharpTitan.Config;
 using SharpTitan.Data;
+using SharpTitan.Distributed;
 using SharpTitan.Metrics;
 using SharpTitan.Models.Llama3;
 using SharpTitan.Native;
+using SharpTitan.Parallel;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -25,18 +27,35 @@ public sealed class Trainer : IDisposable
     private readonly int _accumulationSteps;
     private readonly ThroughputMeter _meter;
     private readonly RunRecorder _recorder;
+    private readonly IProcessGroup _world;
+    private readonly DeviceMesh? _mesh;
+    private readonly FsdpModel? _fsdp;
 
     public ModelArgs ModelArgs { get; }
     public Transformer Model => _model;
     public Peak Peak { get; }
 
+    /// <summary>The FSDP/HSDP/DDP wrapper when data parallelism spans several ranks, else null.</summary>
+    public FsdpModel? Fsdp => _fsdp;
+
     /// <param name="modelArgs">A model shape other than the configured flavor's (benchmarks, experiments).</param>
-    public Trainer(JobConfig config, TextWriter? log = null, ModelArgs? modelArgs = null)
+    /// <param name="world">The ranks of the job; null = <see cref="DistributedRuntime.Initialize"/> (one process without mpirun).</param>
+    public Trainer(JobConfig config, TextWriter? log = null, ModelArgs? modelArgs = null, IProcessGroup? world = null)
     {
         _config = config;
         _log = log ?? Console.Out;
         FeatureGate.RequireBuilt(config);
         TorchRuntime.SetThreads(config.Training.NumThreads);
+        _world = world ?? DistributedRuntime.Initialize();
+        var p = config.Parallelism;
+        var dims = new ParallelDims(p.DataParallelReplicateDegree, p.DataParallelShardDegree, p.ContextParallelDegree,
+            p.TensorParallelDegree, p.PipelineParallelDegree, _world.Size);
+        if (DistributedRuntime.Watchdog is { } watchdog)
+        {
+            watchdog.InitTimeout = TimeSpan.FromSeconds(config.Comm.InitTimeoutSeconds);
+            watchdog.TrainTimeout = TimeSpan.FromSeconds(config.Comm.TrainTimeoutSeconds);
+        }
+        if (dims.DpEnabled) _mesh = new DeviceMesh(dims, _world);
 
         long seed = config.Debug.Seed ?? Random.Shared.Next();
         manual_seed(seed);
@@ -51,29 +70,37 @@ public sealed class Trainer : IDisposable
         };
         var dtype = ParseDtype(config.Training.Dtype);
         _model = new Transformer(ModelArgs);
-        _model.InitWeights();
-        if (dtype != ScalarType.Float32) _model.to(dtype);
+        _model.InitWeights(); // same seed on every rank: identical full weights, which FSDP then shards
+        if (_mesh != null)
+        {
+            if (dtype != ScalarType.Float32)
+                throw new ConfigException($"training.dtype = {config.Training.Dtype} with data parallelism: FSDP keeps float32 shards; set training.mixed_precision_param for the compute dtype");
+            _fsdp = new FsdpModel(_model, _mesh, new FsdpOptions(p.FsdpReshardAfterForward,
+                ParseDtype(config.Training.MixedPrecisionParam), p.FsdpOverlap));
+        }
+        else if (dtype != ScalarType.Float32) _model.to(dtype);
         _model.train();
 
         var o = config.Optimizer;
-        var parameters = _model.parameters().Cast<Tensor>().ToList();
+        var parameters = _fsdp?.Shards ?? _model.parameters().Cast<Tensor>().ToList();
         _optimizer = new AdamW(parameters, o.Lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay, decoupled: o.Name == "AdamW");
         var s = config.LrScheduler;
         _schedule = new LrSchedule(config.Training.Steps, s.WarmupSteps, s.DecayRatio, s.DecayType, s.MinLrFactor);
 
         int local = config.Training.LocalBatchSize;
-        int global = config.Training.GlobalBatchSize == -1 ? local : config.Training.GlobalBatchSize;
-        if (global % local != 0)
-            throw new ConfigException($"'training.global_batch_size' = {global}: expected a multiple of training.local_batch_size ({local}) x the data-parallel degree (1)");
-        _accumulationSteps = global / local;
+        int dpDegree = _mesh?.DpDegree ?? 1;
+        int global = config.Training.GlobalBatchSize == -1 ? local * dpDegree : config.Training.GlobalBatchSize;
+        if (global % (local * dpDegree) != 0)
+            throw new ConfigException($"'training.global_batch_size' = {global}: expected a multiple of training.local_batch_size ({local}) x the data-parallel degree ({dpDegree})");
+        _accumulationSteps = global / (local * dpDegree);
 
         _loader = new PackedBatchLoader(tokenizer,
             DatasetCatalog.Resolve(config.Training.Dataset, config.Training.DatasetPath),
-            config.Training.SeqLen, local, log: m => _log.WriteLine(m));
+            config.Training.SeqLen, local, _mesh?.DpRank ?? 0, dpDegree, log: m => _log.WriteLine(m));
 
-        Peak = PeakFlops.Resolve(config.Metrics.PeakTflops, dtype, get_num_threads());
-        _meter = new ThroughputMeter(ModelArgs.FlopsPerToken(config.Training.SeqLen), Peak.TflopsPerSecond, nonDataParallelSize: 1);
-        _recorder = new RunRecorder(config, _log);
+        Peak = PeakFlops.Resolve(config.Metrics.PeakTflops, _fsdp != null ? ParseDtype(config.Training.MixedPrecisionParam) : dtype, get_num_threads());
+        _meter = new ThroughputMeter(ModelArgs.FlopsPerToken(config.Training.SeqLen), Peak.TflopsPerSecond, dims.NonDataParallelSize);
+        _recorder = new RunRecorder(config, _log, _world.Rank);
 
         LogSetup(seed, dtype, global);
     }
@@ -86,7 +113,14 @@ public sealed class Trainer : IDisposable
                        $"{a.FlopsPerToken(_config.Training.SeqLen):E3} FLOPs per token at seq_len {_config.Training.SeqLen}");
         _log.WriteLine($"training: {PeakFlops.Name(dtype)}, {get_num_threads()} torch thread(s), local batch {_config.Training.LocalBatchSize}, " +
                        $"global batch {global} ({_accumulationSteps} micro-step(s)), {_config.Training.Steps} steps, seed {seed}");
-        if (_config.Training.MixedPrecisionParam != _config.Training.Dtype)
+        if (_mesh != null)
+        {
+            _log.WriteLine($"parallelism: {_mesh.Dims}, dp rank {_mesh.DpRank} of {_mesh.DpDegree}, fsdp_reshard_after_forward = " +
+                           $"{_config.Parallelism.FsdpReshardAfterForward}, overlap {(_config.Parallelism.FsdpOverlap ? "on" : "off")}, " +
+                           $"params in {_config.Training.MixedPrecisionParam}, reduce in {_config.Training.MixedPrecisionReduce}");
+            _log.WriteLine(_fsdp!.MemorySummary());
+        }
+        else if (_config.Training.MixedPrecisionParam != _config.Training.Dtype)
             _log.WriteLine($"note: training.mixed_precision_param = {_config.Training.MixedPrecisionParam} applies to FSDP-gathered parameters " +
                            $"(as in torchtitan); a single process computes in training.dtype = {_config.Training.Dtype}");
         _log.WriteLine($"MFU peak: {Peak.TflopsPerSecond:F3} TFLOP/s ({Peak.Source})");
@@ -110,11 +144,13 @@ public sealed class Trainer : IDisposable
             _recorder.BeginStep(step);
             var r = TrainStep(step);
             results.Add(r);
+            if (step == 1) DistributedRuntime.Watchdog?.BeginTraining();
             if (step == 1 || step % _config.Metrics.LogFreq == 0 || step == _config.Training.Steps)
                 _recorder.Log(_meter.Snapshot(step, _config.Training.Steps, r.Loss, r.GradNorm, r.Lr));
             _recorder.EndStep(step, TrainingStateBytes);
             if (step % _config.Training.GcFreq == 0) GC.Collect();
         }
+        if (_config.Debug.DumpResultsFolder is { } dump) DumpResults(dump, results);
         return results;
     }
 
@@ -138,15 +174,23 @@ public sealed class Trainer : IDisposable
             Tensor loss;
             using (Tracer.Begin("forward"))
             {
-                var logits = _model.forward(inputs);
+                var logits = _fsdp != null ? _fsdp.Forward(inputs) : _model.forward(inputs);
                 loss = F.cross_entropy(logits.flatten(0, 1).to(ScalarType.Float32), labels) / _accumulationSteps;
             }
-            using (Tracer.Begin("backward")) loss.backward();
+            using (Tracer.Begin("backward"))
+            {
+                loss.backward();
+                _fsdp?.FinishBackward();
+            }
             lossSum += loss.item<float>();
             _meter.AddTokens((long)batch.Rows * batch.SeqLen);
         }
+        // Loss: the average over dp ranks (equal token counts). Norm: every shard element counted once, so the
+        // sum of squares is summed over the shard group only (dp_replicate ranks hold the same shards).
+        if (_mesh != null) lossSum = AllReduceScalar(_mesh.Dp, lossSum, ReduceOp.Avg);
+        Func<double, double>? sumShards = _mesh != null ? x => AllReduceScalar(_mesh.DpShardCp, x, ReduceOp.Sum) : null;
         double gradNorm;
-        using (Tracer.Begin("clip_grad_norm")) gradNorm = GradientClipping.ClipByGlobalNorm(_optimizer.Parameters, _config.Training.MaxNorm);
+        using (Tracer.Begin("clip_grad_norm")) gradNorm = GradientClipping.ClipByGlobalNorm(_optimizer.Parameters, _config.Training.MaxNorm, sumShards);
         if (!double.IsFinite(lossSum)) throw new TrainingDivergedException($"step {step}: the loss is {lossSum} (not finite); stopping");
         if (!double.IsFinite(gradNorm)) throw new TrainingDivergedException($"step {step}: the gradient norm is {gradNorm} (not finite); stopping");
         using (Tracer.Begin("optimizer")) _optimizer.Step();
@@ -163,10 +207,37 @@ public sealed class Trainer : IDisposable
         return bytes;
     }
 
+    private static double AllReduceScalar(IProcessGroup group, double value, ReduceOp op)
+    {
+        using var t = tensor(new[] { value }, ScalarType.Float64);
+        group.AllReduce(t, op);
+        return t.item<double>();
+    }
+
+    /// <summary>debug.dump_results_folder: losses and full parameters from rank 0, per-rank memory from each.</summary>
+    private void DumpResults(string folder, IReadOnlyList<StepResult> results)
+    {
+        using var scope = NewDisposeScope();
+        var parameters = _fsdp != null ? _fsdp.FullParameters().ToList() : _model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList();
+        Directory.CreateDirectory(folder);
+        long local = _optimizer.Parameters.Sum(t => t.numel());
+        long grads = _optimizer.Parameters.Sum(t => t.grad is { } g ? g.numel() : 0);
+        long state = _optimizer.ExpAvg.Sum(t => t.numel()) + _optimizer.ExpAvgSq.Sum(t => t.numel());
+        long total = _fsdp?.TotalParameters ?? local;
+        File.WriteAllText(Path.Combine(folder, $"memory_rank{_world.Rank}.txt"),
+            $"params {local}\ngrads {grads}\noptimizer_state {state}\ntotal_params {total}\nmodel_param_elements {_model.parameters().Sum(t => t.numel())}\n");
+        if (_world.Rank != 0) return;
+        ResultDump.WriteLosses(folder, results.Select(r => r.Loss));
+        ResultDump.WriteParameters(folder, parameters);
+        foreach (var (_, v) in parameters) if (_fsdp != null) v.Dispose();
+    }
+
     public void Dispose()
     {
         _recorder.Dispose();
         _optimizer.Dispose();
+        _fsdp?.Dispose();
         _model.Dispose();
+        _mesh?.Dispose();
     }
 }

@@ -36,7 +36,8 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var h = tok_embeddings.forward(tokens);
-        foreach (var layer in layers) h = layer.forward(h, _ropeCos, _ropeSin);
+        // call (not forward) runs module hooks: parallel transforms hook into the blocks there.
+        foreach (var layer in layers) h = layer.call(h, _ropeCos, _ropeSin);
         h = norm.forward(h);
         var logits = output != null ? output.forward(h) : nn.functional.linear(h, tok_embeddings.weight!);
         return logits.MoveToOuterDisposeScope();

@@ -1,0 +1,207 @@
+using SharpTitan.Distributed;
+using SharpTitan.Models.Llama3;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SharpTitan.Parallel;
+
+/// <summary>Settings of the FSDP/HSDP/DDP transform.</summary>
+public sealed record FsdpOptions(string ReshardAfterForward, ScalarType ParamDtype, bool Overlap);
+
+/// <summary>
+/// FSDP applied to a plain <see cref="Transformer"/> (FSDP2's layout): each TransformerBlock is one unit and
+/// tok_embeddings + norm + output form the root unit. Parameters are sharded over the mesh's dp_shard_cp group;
+/// with dp_replicate > 1 the averaged gradient shards are also all-reduced across dp_replicate (HSDP; with shard
+/// degree 1 that is DDP). Blocks are driven by module forward hooks (the model calls its blocks through
+/// Module.call); see <see cref="Parallel.ReshardAfterForward"/> for what each reshard policy does.
+/// With <see cref="FsdpOptions.Overlap"/>, the next block's all-gather is issued before the current block
+/// computes (forward and backward) and reduce-scatters run on the communication thread until the step's end.
+/// </summary>
+public sealed class FsdpModel : IDisposable
+{
+    private readonly Transformer _model;
+    private readonly FsdpUnit _root;
+    private readonly FsdpUnit[] _blocks;
+    private readonly bool[] _reshard;
+    private readonly BlockCall?[] _calls;
+    private readonly FsdpOptions _options;
+    private readonly List<Action> _removeHooks = [];
+    private Tensor? _lastGradInput;
+
+    public Transformer Model => _model;
+    /// <summary>The tensors the optimizer updates: this rank's fp32 shard of each unit.</summary>
+    public IReadOnlyList<Tensor> Shards { get; }
+    public long TotalParameters { get; }
+    public long LocalParameters => Shards.Sum(s => s.numel());
+
+    /// <summary>Shards an initialized fp32 model (identical on every rank) and takes it over.</summary>
+    public FsdpModel(Transformer model, DeviceMesh mesh, FsdpOptions options)
+    {
+        _model = model;
+        _options = options;
+        var shard = mesh.DpShardCp;
+        var replicate = mesh.DpReplicate;
+        int n = model.layers.Count;
+
+        var rootNames = new[] { "tok_embeddings.", "norm.", "output." };
+        var named = model.named_parameters().ToList();
+        var blockNames = Enumerable.Range(0, n).Select(i => $"layers.{i}.").ToArray();
+        List<string> Select(string prefix) => named.Where(p => p.name.StartsWith(prefix)).Select(p => p.name).ToList();
+        var groups = new List<(string Unit, List<string> Names)> { ("root", rootNames.SelectMany(Select).ToList()) };
+        groups.AddRange(blockNames.Select((p, i) => ($"layers.{i}", Select(p))));
+        if (groups.Sum(g => g.Names.Count) != named.Count)
+            throw new InvalidOperationException("FSDP: some parameters belong to no unit (expected tok_embeddings, layers.N, norm, output)");
+
+        // Full fp32 values first: converting the model to the compute dtype replaces its parameters.
+        var values = new List<Tensor>();
+        using (no_grad())
+            foreach (var (_, names) in groups)
+            {
+                using var scope = NewDisposeScope();
+                var byName = named.ToDictionary(p => p.name, p => p.parameter);
+                values.Add(cat(names.Select(x => byName[x].detach().to(ScalarType.Float32).reshape(-1)).ToList(), 0).DetachFromDisposeScope());
+            }
+        if (options.ParamDtype != ScalarType.Float32) model.to(options.ParamDtype);
+        var current = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        var units = groups.Select((g, i) => new FsdpUnit(g.Unit, g.Names.Select(x => (x, current[x])).ToList(), values[i],
+            shard, replicate, options.ParamDtype, options.Overlap)).ToList();
+        foreach (var v in values) v.Dispose();
+        TotalParameters = units.Sum(u => u.Numel);
+        _root = units[0];
+        _blocks = [.. units.Skip(1)];
+        _reshard = Enumerable.Range(0, n).Select(i => ReshardAfterForward.ForBlock(options.ReshardAfterForward, i, n)).ToArray();
+        if (shard.Size == 1) Array.Fill(_reshard, false); // DDP: nothing to free, so nothing to recompute
+        _calls = new BlockCall?[n];
+        Shards = units.Select(u => u.Shard).ToList();
+        for (int i = 0; i < n; i++)
+        {
+            int layer = i;
+            var pre = model.layers[i].register_forward_pre_hook((_, x, cos, sin) => PreForward(layer, x, cos, sin));
+            var post = model.layers[i].register_forward_hook((_, _, _, _, output) => PostForward(layer, output));
+            _removeHooks.Add(pre.remove);
+            _removeHooks.Add(post.remove);
+        }
+    }
+
+    /// <summary>Per-rank sizes, in elements: parameters (the shards), their gradients, and AdamW's two moments.</summary>
+    public string MemorySummary() =>
+        $"fsdp: this rank holds {LocalParameters:N0} of {TotalParameters:N0} parameters ({_root.Name} + {_blocks.Length} blocks, " +
+        $"shard degree {_root.PaddedNumel / _root.ShardNumel}); gradients {LocalParameters:N0}, optimizer state {2 * LocalParameters:N0} elements";
+
+    /// <summary>Logits for tokens. The root's parameters stay gathered until <see cref="FinishBackward"/>.</summary>
+    public Tensor Forward(Tensor tokens)
+    {
+        _root.Gather();
+        if (_options.Overlap && _blocks.Length > 0) _blocks[0].StartGather();
+        var logits = _model.forward(tokens);
+        if (!is_grad_enabled()) FreeAll(); // evaluation: no backward follows
+        return logits;
+    }
+
+    /// <summary>After loss.backward(): reduces the root's gradients, waits for every reduce-scatter, frees.</summary>
+    public void FinishBackward()
+    {
+        _root.StartReduceFromParameterGrads();
+        foreach (var b in _blocks) b.FinishReduce();
+        _root.FinishReduce();
+        FreeAll();
+    }
+
+    private void FreeAll()
+    {
+        _lastGradInput?.Dispose();
+        _lastGradInput = null;
+        for (int i = 0; i < _calls.Length; i++) { _calls[i]?.Release(); _calls[i] = null; }
+        foreach (var b in _blocks) b.Free();
+        _root.Free();
+    }
+
+    private (Tensor, Tensor, Tensor)? PreForward(int layer, Tensor x, Tensor cos, Tensor sin)
+    {
+        if (_options.Overlap && layer + 1 < _blocks.Length) _blocks[layer + 1].StartGather();
+        _blocks[layer].Gather();
+        if (!is_grad_enabled()) { _calls[layer] = null; return null; }
+        var call = new BlockCall(this, layer, _reshard[layer], cos, sin) { Input = x };
+        _calls[layer] = call;
+        if (call.Recompute)
+        {
+            call.GradMode = set_grad_enabled(false);
+            return null;
+        }
+        call.GraphInput = x.detach().requires_grad_(true).DetachFromDisposeScope();
+        return (call.GraphInput, cos, sin);
+    }
+
+    private Tensor PostForward(int layer, Tensor output)
+    {
+        var call = _calls[layer];
+        if (call == null)
+        {
+            if (_reshard[layer]) _blocks[layer].Free();
+            return output;
+        }
+        call.GradMode?.Dispose();
+        call.GradMode = null;
+        if (call.Recompute)
+        {
+            _blocks[layer].Free();
+            call.Output = output;
+            var result = FsdpBlockFunction.apply(call.Input!, call);
+            call.Input = call.Output = null; // the function saved the input; the output belongs to the caller
+            return result;
+        }
+        call.Output = output.DetachFromDisposeScope();
+        var wrapped = FsdpBlockFunction.apply(call.Input!, call);
+        call.Input = null;
+        return wrapped;
+    }
+
+    /// <summary>The backward of block <c>call.Layer</c>; returns the gradient of its input.</summary>
+    internal Tensor BlockBackward(BlockCall call, Tensor? savedInput, Tensor gradOutput)
+    {
+        // The engine has consumed the previous block's returned gradient by now.
+        _lastGradInput?.Dispose();
+        _lastGradInput = null;
+        var unit = _blocks[call.Layer];
+        using var scope = NewDisposeScope();
+        Tensor graphInput, output;
+        if (call.Recompute)
+        {
+            unit.Gather();
+            if (_options.Overlap && call.Layer > 0 && _reshard[call.Layer - 1]) _blocks[call.Layer - 1].StartGather();
+            using (enable_grad())
+            {
+                graphInput = savedInput!.detach().requires_grad_(true);
+                output = _model.layers[call.Layer].forward(graphInput, call.Cos, call.Sin);
+            }
+        }
+        else
+        {
+            graphInput = call.GraphInput!;
+            output = call.Output!;
+        }
+        var parameters = unit.Parameters.ToList();
+        var inputs = new List<Tensor> { graphInput };
+        inputs.AddRange(parameters);
+        var grads = autograd.grad([output], inputs, [gradOutput], retain_graph: false, create_graph: false, allow_unused: true);
+        unit.StartReduce(grads.Skip(1).ToList());
+        unit.Free();
+        call.Release();
+        _calls[call.Layer] = null;
+        var gradInput = grads[0].DetachFromDisposeScope();
+        _lastGradInput = gradInput;
+        return gradInput;
+    }
+
+    /// <summary>Every parameter's full fp32 value by torchtitan name (collective: all ranks must call).</summary>
+    public IEnumerable<(string Name, Tensor Value)> FullParameters() =>
+        new[] { _root }.Concat(_blocks).SelectMany(u => u.FullParameters()).ToList();
+
+    public void Dispose()
+    {
+        foreach (var remove in _removeHooks) remove();
+        FreeAll();
+        _root.Dispose();
+        foreach (var b in _blocks) b.Dispose();
+    }
+}

@@ -1,0 +1,170 @@
+using SharpTitan.Distributed;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SharpTitan.Parallel;
+
+/// <summary>
+/// One FSDP unit: the parameters of some modules flattened (in order) into one fp32 buffer, zero-padded to a
+/// multiple of the shard group size; this rank keeps only its slice (<see cref="Shard"/>, the tensor the
+/// optimizer updates; its .grad receives the averaged gradient slice). The modules' own Parameter objects are
+/// kept but hold no memory between uses: <see cref="Gather"/> points them (Tensor.set_) at views of an
+/// all-gathered buffer in the compute dtype, <see cref="Free"/> points them at an empty tensor again.
+/// </summary>
+internal sealed class FsdpUnit : IDisposable
+{
+    private sealed record Entry(string Name, Parameter Param, long[] Shape, long Offset, long Numel);
+
+    private readonly Entry[] _entries;
+    private readonly IProcessGroup _shard, _replicate;
+    private readonly ScalarType _computeDtype;
+    private readonly bool _async;
+    private readonly Tensor _empty;
+    private Tensor? _gathered, _gatherInput;
+    private IWork? _gatherWork;
+    private readonly List<(IWork? Work, Tensor Input, Tensor Output)> _reductions = [];
+
+    public string Name { get; }
+    public long Numel { get; }
+    public long PaddedNumel { get; }
+    public long ShardNumel { get; }
+    /// <summary>This rank's fp32 slice of the flat parameters (a leaf; the optimizer's tensor).</summary>
+    public Tensor Shard { get; }
+    public bool IsGathered { get; private set; }
+    public IEnumerable<Parameter> Parameters => _entries.Select(e => e.Param);
+
+    /// <param name="parameters">The unit's parameters, already in the compute dtype.</param>
+    /// <param name="fullValues">Their full fp32 values, flattened in the same order (identical on every rank).</param>
+    public FsdpUnit(string name, IReadOnlyList<(string Name, Parameter Param)> parameters, Tensor fullValues,
+        IProcessGroup shard, IProcessGroup replicate, ScalarType computeDtype, bool async)
+    {
+        Name = name;
+        (_shard, _replicate, _computeDtype, _async) = (shard, replicate, computeDtype, async);
+        long offset = 0;
+        var entries = new List<Entry>();
+        foreach (var (n, p) in parameters)
+        {
+            entries.Add(new Entry(n, p, p.shape, offset, p.numel()));
+            offset += p.numel();
+        }
+        _entries = [.. entries];
+        Numel = offset;
+        if (fullValues.numel() != Numel) throw new ArgumentException($"FSDP unit {name}: {fullValues.numel()} values for {Numel} parameters");
+        ShardNumel = (Numel + shard.Size - 1) / shard.Size;
+        PaddedNumel = ShardNumel * shard.Size;
+        using (var scope = NewDisposeScope())
+        using (no_grad())
+        {
+            var shardValues = zeros(ShardNumel, ScalarType.Float32);
+            long start = shard.Rank * ShardNumel, count = Math.Clamp(Numel - start, 0, ShardNumel);
+            if (count > 0) shardValues.narrow(0, 0, count).copy_(fullValues.narrow(0, start, count));
+            Shard = shardValues.requires_grad_(true).DetachFromDisposeScope();
+        }
+        _empty = empty(0, _computeDtype).DetachFromDisposeScope();
+        Free();
+    }
+
+    /// <summary>Starts the all-gather of the full parameters (on the communication thread when async).</summary>
+    public void StartGather()
+    {
+        if (IsGathered || _gathered is not null) return;
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        _gathered = empty(PaddedNumel, _computeDtype).DetachFromDisposeScope();
+        _gatherInput = (_computeDtype == ScalarType.Float32 ? Shard.detach() : Shard.to(_computeDtype)).DetachFromDisposeScope();
+        if (_async) _gatherWork = _shard.AllGatherAsync(_gathered, _gatherInput);
+        else _shard.AllGather(_gathered, _gatherInput);
+    }
+
+    /// <summary>Finishes the gather (starting it if needed) and points the parameters at the full values.</summary>
+    public void Gather()
+    {
+        if (IsGathered) return;
+        StartGather();
+        _gatherWork?.Wait();
+        _gatherWork = null;
+        _gatherInput!.Dispose();
+        _gatherInput = null;
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        foreach (var e in _entries) e.Param.set_(_gathered!.narrow(0, e.Offset, e.Numel).view(e.Shape));
+        IsGathered = true;
+    }
+
+    /// <summary>Frees the gathered parameters: they point at an empty tensor until the next gather.</summary>
+    public void Free()
+    {
+        using (var scope = NewDisposeScope())
+        using (no_grad())
+            foreach (var e in _entries) e.Param.set_(_empty);
+        _gathered?.Dispose();
+        _gathered = null;
+        IsGathered = false;
+    }
+
+    /// <summary>
+    /// Starts the reduce-scatter (average over the shard group, in fp32) of this unit's gradients, one per
+    /// parameter in order (null = zero). <see cref="FinishReduce"/> adds the result to Shard.grad.
+    /// </summary>
+    public void StartReduce(IReadOnlyList<Tensor?> grads)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var flat = zeros(PaddedNumel, ScalarType.Float32);
+        for (int i = 0; i < _entries.Length; i++)
+            if (grads[i] is { } g && !g.IsInvalid) flat.narrow(0, _entries[i].Offset, _entries[i].Numel).copy_(g.reshape(-1));
+        var output = empty(ShardNumel, ScalarType.Float32);
+        IWork? work = null;
+        if (_async) work = _shard.ReduceScatterAsync(output, flat, ReduceOp.Avg);
+        else _shard.ReduceScatter(output, flat, ReduceOp.Avg);
+        _reductions.Add((work, flat.DetachFromDisposeScope(), output.DetachFromDisposeScope()));
+    }
+
+    /// <summary>The gradients the module's own parameters hold (the root unit uses plain autograd); clears them.</summary>
+    public void StartReduceFromParameterGrads()
+    {
+        using var scope = NewDisposeScope();
+        var grads = _entries.Select(e => e.Param.grad).ToList();
+        StartReduce(grads);
+        foreach (var e in _entries) e.Param.grad = null;
+    }
+
+    /// <summary>Waits for the reduce-scatters, averages across dp_replicate (HSDP/DDP) and accumulates into Shard.grad.</summary>
+    public void FinishReduce()
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        foreach (var (work, input, output) in _reductions)
+        {
+            work?.Wait();
+            input.Dispose();
+            if (_replicate.Size > 1) _replicate.AllReduce(output, ReduceOp.Avg);
+            var g = Shard.grad;
+            if (g is null) Shard.grad = output;
+            else g.add_(output);
+            output.Dispose();
+        }
+        _reductions.Clear();
+    }
+
+    /// <summary>The full fp32 parameters by name (a collective over the shard group).</summary>
+    public IEnumerable<(string Name, Tensor Value)> FullParameters()
+    {
+        using var scope = NewDisposeScope();
+        var full = empty(PaddedNumel, ScalarType.Float32);
+        using (no_grad()) _shard.AllGather(full, Shard.detach());
+        var result = _entries.Select(e => (e.Name, full.narrow(0, e.Offset, e.Numel).view(e.Shape).clone().DetachFromDisposeScope())).ToList();
+        return result;
+    }
+
+    public void Dispose()
+    {
+        _gatherWork?.Wait();
+        Free();
+        _gatherInput?.Dispose();
+        foreach (var (work, input, output) in _reductions) { work?.Wait(); input.Dispose(); output.Dispose(); }
+        _reductions.Clear();
+        Shard.Dispose();
+        _empty.Dispose();
+    }
+}
