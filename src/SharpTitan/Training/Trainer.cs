@@ -21,7 +21,8 @@ public sealed class Trainer : IDisposable
     private readonly Transformer _model;
     private readonly AdamW _optimizer;
     private readonly LrSchedule _schedule;
-    private readonly PackedBatchLoader _loader;
+    private readonly DataLoader _loader;
+    private readonly Validator? _validator;
     private readonly int _accumulationSteps;
     private readonly ThroughputMeter _meter;
     private readonly ConsoleMetricsWriter _console;
@@ -34,7 +35,7 @@ public sealed class Trainer : IDisposable
     public Trainer(JobConfig config, TextWriter? log = null)
     {
         _config = config;
-        _log = log ?? Console.Out;
+        _log = TextWriter.Synchronized(log ?? Console.Out); // the data loader's thread logs too
         FeatureGate.RequireBuilt(config);
         TorchRuntime.SetThreads(config.Training.NumThreads);
 
@@ -67,9 +68,10 @@ public sealed class Trainer : IDisposable
             throw new ConfigException($"'training.global_batch_size' = {global}: expected a multiple of training.local_batch_size ({local}) x the data-parallel degree (1)");
         _accumulationSteps = global / local;
 
-        _loader = new PackedBatchLoader(tokenizer,
-            DatasetCatalog.Resolve(config.Training.Dataset, config.Training.DatasetPath),
-            config.Training.SeqLen, local, log: m => _log.WriteLine(m));
+        var text = new TextOptions(config.Training.DatasetTextField, config.Training.DatasetTxtSplit == "blank_lines");
+        _loader = DataPipeline.CreateLoader(new DataSpec(config.Training.Dataset, config.Training.DatasetPath, "training", text),
+            tokenizer, config.Training.SeqLen, local, log: m => _log.WriteLine(m));
+        if (config.Validation.Enable) _validator = new Validator(config.Validation, config.Training.SeqLen, text, tokenizer, _log);
 
         Peak = PeakFlops.Resolve(config.Metrics.PeakTflops, dtype, get_num_threads());
         _meter = new ThroughputMeter(ModelArgs.FlopsPerToken(config.Training.SeqLen), Peak.TflopsPerSecond, nonDataParallelSize: 1);
@@ -116,6 +118,8 @@ public sealed class Trainer : IDisposable
                 _console.Write(m);
                 _tensorBoard?.Write(m);
             }
+            if (_validator != null && step % _config.Validation.Freq == 0)
+                _validator.Run(_model, step, _tensorBoard);
             if (step % _config.Training.GcFreq == 0) GC.Collect();
         }
         return results;
@@ -151,6 +155,7 @@ public sealed class Trainer : IDisposable
 
     public void Dispose()
     {
+        _loader.Dispose();
         _optimizer.Dispose();
         _model.Dispose();
     }
