@@ -9,6 +9,8 @@ public static class CommandLine
         new TrainCommand(),
         new ConfigCommand(),
         new PeakCommand(),
+        new PrepareDataCommand(),
+        new DownloadCommand(),
     };
 
     public static int Run(string[] args)
