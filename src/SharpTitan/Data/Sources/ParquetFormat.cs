@@ -18,7 +18,7 @@ public sealed class ParquetFormat(string textColumn) : IRecordFormat
             using var group = reader.OpenRowGroupReader(g);
             long count = group.RowCount;
             if (row + count <= fromRecord) { row += count; continue; }
-            var values = new string[count];
+            var values = new string?[count];
             group.ReadAsync(field, values.AsMemory(), null).AsTask().GetAwaiter().GetResult();
             for (long i = 0; i < count; i++, row++)
                 if (row >= fromRecord) yield return values[i];
