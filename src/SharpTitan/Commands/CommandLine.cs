@@ -7,8 +7,10 @@ public static class CommandLine
     public static IReadOnlyList<ICommand> Commands { get; } = new List<ICommand>
     {
         new TrainCommand(),
+        new LaunchCommand(),
         new ConfigCommand(),
         new PeakCommand(),
+        new PlotCommand(),
         new PrepareDataCommand(),
         new DownloadCommand(),
     };

@@ -83,7 +83,7 @@ public static class ConfigLoader
                 else if (nextIsValue) value = args[++i];
                 else throw new ConfigException($"command line: --{key.FullName} needs a value");
             }
-            ConfigSchema.Set(config, key, value, "command line: ");
+            ConfigSchema.Set(config, key, value, "command line: ", fromCommandLine: true);
         }
     }
 

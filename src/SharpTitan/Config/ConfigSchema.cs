@@ -56,18 +56,18 @@ public static class ConfigSchema
     public static object? Get(JobConfig config, Key key) => key.Property.GetValue(SectionObject(config, key));
 
     /// <summary>Sets a key from a TOML value (long, double, bool, string, array) or a command-line string.</summary>
-    public static void Set(JobConfig config, Key key, object? raw, string where)
+    public static void Set(JobConfig config, Key key, object? raw, string where, bool fromCommandLine = false)
     {
-        object? value = Convert(key, raw, where);
+        object? value = Convert(key, raw, where, fromCommandLine);
         key.Property.SetValue(SectionObject(config, key), value);
     }
 
-    private static object? Convert(Key key, object? raw, string where)
+    private static object? Convert(Key key, object? raw, string where, bool fromCommandLine)
     {
         string Bad(string expected) =>
             $"{where}'{key.FullName}' = {Show(raw)}: expected {expected}";
         var t = key.ValueType;
-        if (raw is string s && t != typeof(string))
+        if (fromCommandLine && raw is string s && t != typeof(string))
         {
             if (key.IsNullable && (s == "" || s.Equals("none", StringComparison.OrdinalIgnoreCase) || s == "null")) return null;
             raw = ParseCommandLineValue(s, t) ?? throw new ConfigException(Bad(Describe(t)));

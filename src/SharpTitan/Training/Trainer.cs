@@ -25,14 +25,14 @@ public sealed class Trainer : IDisposable
     private readonly Validator? _validator;
     private readonly int _accumulationSteps;
     private readonly ThroughputMeter _meter;
-    private readonly ConsoleMetricsWriter _console;
-    private readonly TensorBoardWriter? _tensorBoard;
+    private readonly RunRecorder _recorder;
 
     public ModelArgs ModelArgs { get; }
     public Transformer Model => _model;
     public Peak Peak { get; }
 
-    public Trainer(JobConfig config, TextWriter? log = null)
+    /// <param name="modelArgs">A model shape other than the configured flavor's (benchmarks, experiments).</param>
+    public Trainer(JobConfig config, TextWriter? log = null, ModelArgs? modelArgs = null)
     {
         _config = config;
         _log = TextWriter.Synchronized(log ?? Console.Out); // the data loader's thread logs too
@@ -45,7 +45,7 @@ public sealed class Trainer : IDisposable
         // here (TorchSharp has no use_deterministic_algorithms). A GPU build must set it.
 
         var tokenizer = TokenizerLoader.Load(config.Model.TokenizerPath);
-        ModelArgs = ModelFlavors.Llama3[config.Model.Flavor] with
+        ModelArgs = (modelArgs ?? ModelFlavors.Llama3[config.Model.Flavor]) with
         {
             VocabSize = tokenizer.VocabSize,
             MaxSeqLen = config.Training.SeqLen,
@@ -75,9 +75,7 @@ public sealed class Trainer : IDisposable
 
         Peak = PeakFlops.Resolve(config.Metrics.PeakTflops, dtype, get_num_threads());
         _meter = new ThroughputMeter(ModelArgs.FlopsPerToken(config.Training.SeqLen), Peak.TflopsPerSecond, nonDataParallelSize: 1);
-        _console = new ConsoleMetricsWriter(_log, ConsoleMetricsWriter.ShouldColor(config.Metrics.DisableColorPrinting));
-        if (config.Metrics.EnableTensorboard)
-            _tensorBoard = new TensorBoardWriter(Path.Combine(config.Job.DumpFolder, config.Metrics.SaveTbFolder));
+        _recorder = new RunRecorder(config, _log);
 
         LogSetup(seed, dtype, global);
     }
@@ -94,7 +92,8 @@ public sealed class Trainer : IDisposable
             _log.WriteLine($"note: training.mixed_precision_param = {_config.Training.MixedPrecisionParam} applies to FSDP-gathered parameters " +
                            $"(as in torchtitan); a single process computes in training.dtype = {_config.Training.Dtype}");
         _log.WriteLine($"MFU peak: {Peak.TflopsPerSecond:F3} TFLOP/s ({Peak.Source})");
-        if (_tensorBoard != null) _log.WriteLine($"tensorboard: {_tensorBoard.RunFolder}");
+        if (_recorder.TensorBoard != null) _log.WriteLine($"tensorboard: {_recorder.TensorBoard.RunFolder}");
+        if (_recorder.MetricsFile != null) _log.WriteLine($"metrics: {_recorder.MetricsFile}");
     }
 
     public static ScalarType ParseDtype(string name) => name switch
@@ -110,16 +109,14 @@ public sealed class Trainer : IDisposable
         var results = new List<StepResult>();
         for (int step = 1; step <= _config.Training.Steps; step++)
         {
+            _recorder.BeginStep(step);
             var r = TrainStep(step);
             results.Add(r);
             if (step == 1 || step % _config.Metrics.LogFreq == 0 || step == _config.Training.Steps)
-            {
-                var m = _meter.Snapshot(step, _config.Training.Steps, r.Loss, r.GradNorm, r.Lr);
-                _console.Write(m);
-                _tensorBoard?.Write(m);
-            }
+                _recorder.Log(_meter.Snapshot(step, _config.Training.Steps, r.Loss, r.GradNorm, r.Lr));
             if (_validator != null && step % _config.Validation.Freq == 0)
-                _validator.Run(_model, step, _tensorBoard);
+                _recorder.LogValidation(step, _validator.Run(_model, step));
+            _recorder.EndStep(step, TrainingStateBytes);
             if (step % _config.Training.GcFreq == 0) GC.Collect();
         }
         return results;
@@ -127,6 +124,7 @@ public sealed class Trainer : IDisposable
 
     public StepResult TrainStep(int step)
     {
+        using var stepSpan = Tracer.Begin("step");
         using var scope = NewDisposeScope();
         double lr = _config.Optimizer.Lr * _schedule.Factor(step - 1);
         _optimizer.Lr = lr;
@@ -135,27 +133,44 @@ public sealed class Trainer : IDisposable
         for (int micro = 0; micro < _accumulationSteps; micro++)
         {
             var wait = Stopwatch.StartNew();
-            var batch = _loader.Next();
+            Batch batch;
+            using (Tracer.Begin("data_wait")) batch = _loader.Next();
             _meter.AddDataWait(wait.Elapsed.TotalSeconds);
             using var microScope = NewDisposeScope();
             var inputs = tensor(batch.Inputs, [batch.Rows, batch.SeqLen]);
             var labels = tensor(batch.Labels, [batch.Rows * batch.SeqLen]);
-            var logits = _model.forward(inputs);
-            var loss = F.cross_entropy(logits.flatten(0, 1).to(ScalarType.Float32), labels) / _accumulationSteps;
-            loss.backward();
+            Tensor loss;
+            using (Tracer.Begin("forward"))
+            {
+                var logits = _model.forward(inputs);
+                loss = F.cross_entropy(logits.flatten(0, 1).to(ScalarType.Float32), labels) / _accumulationSteps;
+            }
+            using (Tracer.Begin("backward")) loss.backward();
             lossSum += loss.item<float>();
             _meter.AddTokens((long)batch.Rows * batch.SeqLen);
         }
-        double gradNorm = GradientClipping.ClipByGlobalNorm(_optimizer.Parameters, _config.Training.MaxNorm);
+        double gradNorm;
+        using (Tracer.Begin("clip_grad_norm")) gradNorm = GradientClipping.ClipByGlobalNorm(_optimizer.Parameters, _config.Training.MaxNorm);
         if (!double.IsFinite(lossSum)) throw new TrainingDivergedException($"step {step}: the loss is {lossSum} (not finite); stopping");
         if (!double.IsFinite(gradNorm)) throw new TrainingDivergedException($"step {step}: the gradient norm is {gradNorm} (not finite); stopping");
-        _optimizer.Step();
+        using (Tracer.Begin("optimizer")) _optimizer.Step();
         return new StepResult(step, lossSum, gradNorm, lr);
+    }
+
+    /// <summary>Bytes of parameters, their gradients and the optimizer state (what a memory snapshot reports).</summary>
+    private long TrainingStateBytes()
+    {
+        using var scope = NewDisposeScope();
+        long bytes = 0;
+        foreach (var p in _optimizer.Parameters) bytes += p.NumberOfElements * p.ElementSize + (p.grad is { } g ? g.NumberOfElements * g.ElementSize : 0);
+        foreach (var t in _optimizer.ExpAvg.Concat(_optimizer.ExpAvgSq)) bytes += t.NumberOfElements * t.ElementSize;
+        return bytes;
     }
 
     public void Dispose()
     {
         _loader.Dispose();
+        _recorder.Dispose();
         _optimizer.Dispose();
         _model.Dispose();
     }

@@ -1,6 +1,5 @@
 using SharpTitan.Config;
 using SharpTitan.Data;
-using SharpTitan.Metrics;
 using SharpTitan.Models.Llama3;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -64,12 +63,11 @@ public sealed class Validator
         }
     }
 
-    /// <summary>Evaluates, prints the loss, and logs it to TensorBoard when enabled.</summary>
-    public double Run(Transformer model, int step, TensorBoardWriter? tensorBoard)
+    /// <summary>Evaluates and prints the loss (the trainer's recorder logs it to TensorBoard and the metrics file).</summary>
+    public double Run(Transformer model, int step)
     {
         var (loss, batches) = Evaluate(model);
         _log.WriteLine($"validation: step {step,5}  loss: {loss,8:F4}  ({batches} batch(es) of {_config.LocalBatchSize} x {_config.SeqLen} from {_config.DatasetPath ?? _config.Dataset})");
-        tensorBoard?.WriteScalar("validation_metrics/loss", loss, step);
         return loss;
     }
 }

@@ -5,6 +5,8 @@ public static class ModelFlavors
 {
     public static IReadOnlyDictionary<string, ModelArgs> Llama3 { get; } = new Dictionary<string, ModelArgs>
     {
+        // Not in torchtitan: a few-thousand-parameter model with grouped-query attention, for tests and CI.
+        ["tiny"] = new() { Dim = 64, NLayers = 2, NHeads = 4, NKvHeads = 2, VocabSize = 2048, MultipleOf = 32 },
         ["debugmodel"] = new() { Dim = 256, NLayers = 6, NHeads = 16, VocabSize = 2048, RopeTheta = 500000 },
         ["1B"] = new() { Dim = 2048, NLayers = 16, NHeads = 32, NKvHeads = 8, FfnDimMultiplier = 1.5, MultipleOf = 256, TieEmbeddings = true },
         ["3B"] = new() { Dim = 3072, NLayers = 28, NHeads = 24, NKvHeads = 8, FfnDimMultiplier = 1.0, MultipleOf = 256, TieEmbeddings = true },

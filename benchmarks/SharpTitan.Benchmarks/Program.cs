@@ -1,0 +1,16 @@
+using SharpTitan.Benchmarks;
+
+// dotnet run -c Release --project benchmarks/SharpTitan.Benchmarks -- <benchmark> [results folder]
+string which = args.Length > 0 ? args[0] : "";
+string results = args.Length > 1 && which != "train-case" ? args[1] : Path.Combine("benchmarks", "results");
+Directory.CreateDirectory(results);
+switch (which)
+{
+    case "train": TrainThroughput.Run(results); break;
+    case "train-case": TrainThroughput.RunCase(System.Text.Json.JsonSerializer.Deserialize<TrainThroughput.Case>(args[1])!); break;
+    case "soak": Soak.Run(results, args.Length > 2 ? int.Parse(args[2]) : 2000); break;
+    default:
+        Console.Error.WriteLine("usage: SharpTitan.Benchmarks train|soak [results-folder] [soak-steps]");
+        return 2;
+}
+return 0;

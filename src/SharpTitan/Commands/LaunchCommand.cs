@@ -1,0 +1,119 @@
+using System.Diagnostics;
+
+namespace SharpTitan.Commands;
+
+/// <summary>
+/// `sharptitan launch -n N [--hostfile F] -- VERB ...`: runs this same program N times under mpirun and returns
+/// mpirun's exit code. Without a hostfile the ranks stay on this machine and talk over loopback/shared memory.
+/// </summary>
+public sealed class LaunchCommand : ICommand
+{
+    public string Name => "launch";
+    public string Summary => "start N ranks under mpirun: launch -n N [--hostfile F] -- train ...";
+
+    public int Run(string[] args)
+    {
+        var options = LaunchOptions.Parse(args);
+        var mpirun = FindMpirun()
+            ?? throw new UsageException("mpirun was not found on PATH; install OpenMPI (apt-get install openmpi-bin) or set MPIRUN to its path");
+        var flavor = DetectFlavor(mpirun);
+        var psi = new ProcessStartInfo(mpirun) { UseShellExecute = false };
+        foreach (var a in MpirunArguments(options, flavor, IsRoot(), SelfCommand())) psi.ArgumentList.Add(a);
+        using var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {mpirun}");
+        process.WaitForExit();
+        return process.ExitCode;
+    }
+
+    /// <summary>The mpirun command line after the program name (public for tests).</summary>
+    public static List<string> MpirunArguments(LaunchOptions o, string flavor, bool isRoot, IReadOnlyList<string> self)
+    {
+        var a = new List<string> { "-n", o.Ranks.ToString() };
+        if (flavor == "openmpi")
+        {
+            if (isRoot) a.Add("--allow-run-as-root");
+            // More ranks than cores is normal here (tests, CPU training with few cores); each rank runs its own
+            // torch threads, so ranks are not pinned to one core each.
+            a.AddRange(["--oversubscribe", "--bind-to", "none"]);
+            if (o.Hostfile != null) a.AddRange(["--hostfile", o.Hostfile]);
+            else a.AddRange(["--mca", "btl", "self,vader,tcp", "--mca", "btl_tcp_if_include", "lo", "--mca", "oob_tcp_if_include", "lo"]);
+        }
+        else
+        {
+            if (o.Hostfile != null) a.AddRange(["-f", o.Hostfile]);
+            else a.AddRange(["-iface", "lo"]);
+        }
+        a.AddRange(self);
+        a.AddRange(o.Command);
+        return a;
+    }
+
+    /// <summary>The current program as a command line: the apphost alone, or `dotnet program.dll`.</summary>
+    private static IReadOnlyList<string> SelfCommand()
+    {
+        var exe = Environment.ProcessPath ?? throw new InvalidOperationException("cannot tell which program is running");
+        if (Path.GetFileNameWithoutExtension(exe) != "dotnet") return [exe];
+        var entry = System.Reflection.Assembly.GetEntryAssembly()?.Location;
+        return string.IsNullOrEmpty(entry) ? throw new InvalidOperationException("cannot find the entry assembly to relaunch") : [exe, entry];
+    }
+
+    private static string? FindMpirun()
+    {
+        var configured = Environment.GetEnvironmentVariable("MPIRUN");
+        if (!string.IsNullOrWhiteSpace(configured)) return File.Exists(configured) ? configured : null;
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(dir, "mpirun");
+            if (File.Exists(candidate)) return candidate;
+        }
+        return null;
+    }
+
+    /// <summary>"openmpi" or "mpich" (Hydra), from `mpirun --version`; their flags differ.</summary>
+    private static string DetectFlavor(string mpirun)
+    {
+        var psi = new ProcessStartInfo(mpirun, "--version") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        using var p = Process.Start(psi)!;
+        var text = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        return text.Contains("Open MPI", StringComparison.OrdinalIgnoreCase) || text.Contains("OpenRTE") ? "openmpi" : "mpich";
+    }
+
+    private static bool IsRoot() => Environment.UserName == "root";
+}
+
+/// <summary>The parsed `launch` command line.</summary>
+public sealed record LaunchOptions(int Ranks, string? Hostfile, IReadOnlyList<string> Command)
+{
+    public const string Usage = "usage: sharptitan launch -n N [--hostfile FILE] -- COMMAND [ARGS...]";
+
+    public static LaunchOptions Parse(string[] args)
+    {
+        int? ranks = null;
+        string? hostfile = null;
+        int i = 0;
+        for (; i < args.Length && args[i] != "--"; i++)
+        {
+            switch (args[i])
+            {
+                case "-n" or "--nproc" or "-np":
+                    var value = Next(args, ref i);
+                    if (!int.TryParse(value, out var n) || n < 1)
+                        throw new UsageException($"-n needs a positive number of ranks, got '{value}'");
+                    ranks = n;
+                    break;
+                case "--hostfile":
+                    hostfile = Next(args, ref i);
+                    if (!File.Exists(hostfile)) throw new FileNotFoundException($"hostfile '{hostfile}' does not exist");
+                    break;
+                default:
+                    throw new UsageException($"unknown option '{args[i]}' ({Usage})");
+            }
+        }
+        if (ranks == null) throw new UsageException($"-n is required ({Usage})");
+        if (i >= args.Length - 1) throw new UsageException($"give the command the ranks run after '--' ({Usage})");
+        return new LaunchOptions(ranks.Value, hostfile, args[(i + 1)..]);
+    }
+
+    private static string Next(string[] args, ref int i) =>
+        ++i < args.Length && args[i] != "--" ? args[i] : throw new UsageException($"{args[i - 1]} needs a value ({Usage})");
+}

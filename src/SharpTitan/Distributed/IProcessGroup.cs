@@ -1,0 +1,70 @@
+using TorchSharp;
+
+namespace SharpTitan.Distributed;
+
+/// <summary>How all_reduce and reduce_scatter combine the ranks' values.</summary>
+public enum ReduceOp
+{
+    Sum,
+    /// <summary>Sum divided by the group size (floating dtypes only).</summary>
+    Avg,
+    Max,
+    Min,
+}
+
+/// <summary>A collective started with an *Async call. Its tensors must stay alive and untouched until Wait returns.</summary>
+public interface IWork
+{
+    bool IsCompleted { get; }
+    /// <summary>Blocks until the operation finished; rethrows its failure.</summary>
+    void Wait();
+}
+
+/// <summary>
+/// The ranks of one communicator and the collectives over them, on contiguous tensors (CPU for MPI; a GPU
+/// backend would take device tensors through the same calls). Every rank of the group must issue the same
+/// collectives in the same order with tensors of the same shape and dtype. Ranks are group ranks.
+/// bfloat16/float16 reductions accumulate in float32; gathers, broadcasts and send/recv move raw bytes.
+/// </summary>
+public interface IProcessGroup : IDisposable
+{
+    /// <summary>A short name for messages: "world", "dp_shard", "tp"...</summary>
+    string Name { get; }
+    /// <summary>"mpi" or "single" (a future "nccl" fits here).</summary>
+    string Backend { get; }
+    int Rank { get; }
+    int Size { get; }
+
+    /// <summary>Combines <paramref name="tensor"/> across ranks in place.</summary>
+    void AllReduce(torch.Tensor tensor, ReduceOp op = ReduceOp.Sum);
+
+    /// <summary>Output holds Size x input.numel() elements, rank r's input at offset r x input.numel().</summary>
+    void AllGather(torch.Tensor output, torch.Tensor input);
+
+    /// <summary>Input holds Size x output.numel() elements; rank r gets the combination of every rank's r-th block.</summary>
+    void ReduceScatter(torch.Tensor output, torch.Tensor input, ReduceOp op = ReduceOp.Sum);
+
+    /// <summary>Copies <paramref name="tensor"/> from group rank <paramref name="root"/> to every rank, in place.</summary>
+    void Broadcast(torch.Tensor tensor, int root);
+
+    void Barrier();
+
+    void Send(torch.Tensor tensor, int destination, int tag = 0);
+
+    void Recv(torch.Tensor tensor, int source, int tag = 0);
+
+    /// <summary>All-reduce on the communication thread (in issue order; see <see cref="IWork"/>).</summary>
+    IWork AllReduceAsync(torch.Tensor tensor, ReduceOp op = ReduceOp.Sum);
+
+    /// <summary>All-gather on the communication thread (in issue order; see <see cref="IWork"/>).</summary>
+    IWork AllGatherAsync(torch.Tensor output, torch.Tensor input);
+
+    /// <summary>Reduce-scatter on the communication thread (in issue order; see <see cref="IWork"/>).</summary>
+    IWork ReduceScatterAsync(torch.Tensor output, torch.Tensor input, ReduceOp op = ReduceOp.Sum);
+
+    /// <summary>
+    /// Collective over this group: ranks passing the same <paramref name="color"/> form a new group, ordered by
+    /// <paramref name="key"/> (then by rank).
+    /// </summary>
+    IProcessGroup Split(int color, int key, string name);
+}

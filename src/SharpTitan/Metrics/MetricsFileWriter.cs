@@ -1,0 +1,42 @@
+using System.Text.Json;
+
+namespace SharpTitan.Metrics;
+
+/// <summary>One JSON line per logged step in {dump_folder}/metrics.jsonl (or metrics_rank{r}.jsonl for every rank).</summary>
+public sealed class MetricsFileWriter : IDisposable
+{
+    private readonly StreamWriter _writer;
+    public string Path { get; }
+
+    public MetricsFileWriter(string dumpFolder, int? rank)
+    {
+        Directory.CreateDirectory(dumpFolder);
+        Path = System.IO.Path.Combine(dumpFolder, rank is int r ? $"metrics_rank{r}.jsonl" : "metrics.jsonl");
+        _writer = new StreamWriter(Path, append: true) { AutoFlush = true };
+    }
+
+    public void Write(StepMetrics m, double? validationLoss = null) =>
+        _writer.WriteLine(JsonSerializer.Serialize(new MetricsRecord(
+            m.Step, m.Loss, m.GradNorm, m.Lr, m.TokensPerSecond, m.Tflops, m.MfuPercent, m.RssGiB, m.RssPercent,
+            m.DataWaitPercent, validationLoss, DateTime.UtcNow.ToString("o"))));
+
+    public void WriteValidation(int step, double validationLoss) =>
+        _writer.WriteLine(JsonSerializer.Serialize(new { step, validation_loss = validationLoss, time = DateTime.UtcNow.ToString("o") }));
+
+    public void Dispose() => _writer.Dispose();
+}
+
+/// <summary>The fields of a metrics.jsonl line (snake_case as torchtitan's metric names).</summary>
+public sealed record MetricsRecord(
+    [property: System.Text.Json.Serialization.JsonPropertyName("step")] int Step,
+    [property: System.Text.Json.Serialization.JsonPropertyName("loss")] double Loss,
+    [property: System.Text.Json.Serialization.JsonPropertyName("grad_norm")] double GradNorm,
+    [property: System.Text.Json.Serialization.JsonPropertyName("lr")] double Lr,
+    [property: System.Text.Json.Serialization.JsonPropertyName("tps")] double TokensPerSecond,
+    [property: System.Text.Json.Serialization.JsonPropertyName("tflops")] double Tflops,
+    [property: System.Text.Json.Serialization.JsonPropertyName("mfu")] double? MfuPercent,
+    [property: System.Text.Json.Serialization.JsonPropertyName("memory_gib")] double MemoryGiB,
+    [property: System.Text.Json.Serialization.JsonPropertyName("memory_pct")] double MemoryPercent,
+    [property: System.Text.Json.Serialization.JsonPropertyName("data_wait_pct")] double DataWaitPercent,
+    [property: System.Text.Json.Serialization.JsonPropertyName("validation_loss")] double? ValidationLoss,
+    [property: System.Text.Json.Serialization.JsonPropertyName("time")] string Time);

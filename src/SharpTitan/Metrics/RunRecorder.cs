@@ -1,0 +1,74 @@
+using SharpTitan.Config;
+
+namespace SharpTitan.Metrics;
+
+/// <summary>
+/// Everything a run records besides the model: the console line, metrics.jsonl, TensorBoard, profiling traces
+/// and memory snapshots, driven by the [metrics] and [profiling] sections. Console and files on rank 0 unless
+/// metrics.save_for_all_ranks; traces and memory snapshots on every rank.
+/// </summary>
+public sealed class RunRecorder : IDisposable
+{
+    private readonly JobConfig _config;
+    private readonly int _rank;
+    private readonly ConsoleMetricsWriter? _console;
+    private readonly MetricsFileWriter? _file;
+    private readonly ProfilingSchedule? _profiling;
+    public TensorBoardWriter? TensorBoard { get; }
+
+    public RunRecorder(JobConfig config, TextWriter log, int rank = 0)
+    {
+        _config = config;
+        _rank = rank;
+        bool writes = rank == 0 || config.Metrics.SaveForAllRanks;
+        if (rank == 0) _console = new ConsoleMetricsWriter(log, ConsoleMetricsWriter.ShouldColor(config.Metrics.DisableColorPrinting));
+        if (writes)
+        {
+            _file = new MetricsFileWriter(config.Job.DumpFolder, config.Metrics.SaveForAllRanks ? rank : null);
+            if (config.Metrics.EnableTensorboard)
+            {
+                string folder = Path.Combine(config.Job.DumpFolder, config.Metrics.SaveTbFolder);
+                if (config.Metrics.SaveForAllRanks) folder = Path.Combine(folder, $"rank{rank}");
+                TensorBoard = new TensorBoardWriter(folder);
+            }
+        }
+        var p = config.Profiling;
+        if (p.EnableProfiling) _profiling = new ProfilingSchedule(p.ProfileFreq, p.ProfilerActive);
+    }
+
+    public string? MetricsFile => _file?.Path;
+
+    /// <summary>Call before a step runs: opens a trace window when this step is profiled.</summary>
+    public void BeginStep(int step)
+    {
+        if (_profiling?.Records(step) == true && !Tracer.Active) Tracer.Start();
+    }
+
+    /// <summary>Call after a step: writes the trace at the end of a profiling cycle, and memory snapshots.</summary>
+    public void EndStep(int step, Func<long> trainingStateBytes)
+    {
+        if (_profiling != null && _profiling.WritesAfter(step) && Tracer.Active)
+        {
+            string path = Path.Combine(_config.Job.DumpFolder, _config.Profiling.SaveTracesFolder, $"iteration_{step}", $"rank{_rank}_trace.json");
+            Tracer.StopAndWrite(path, _rank);
+        }
+        var p = _config.Profiling;
+        if (p.EnableMemorySnapshot && step % p.MemorySnapshotFreq == 0)
+            MemorySnapshot.Append(Path.Combine(_config.Job.DumpFolder, p.SaveMemorySnapshotFolder), _rank, step, trainingStateBytes());
+    }
+
+    public void Log(StepMetrics m)
+    {
+        _console?.Write(m);
+        _file?.Write(m);
+        TensorBoard?.Write(m);
+    }
+
+    public void LogValidation(int step, double loss)
+    {
+        _file?.WriteValidation(step, loss);
+        TensorBoard?.WriteScalar("validation_metrics/loss", loss, step);
+    }
+
+    public void Dispose() => _file?.Dispose();
+}
