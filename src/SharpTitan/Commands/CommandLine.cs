@@ -11,6 +11,8 @@ public static class CommandLine
         new ConfigCommand(),
         new PeakCommand(),
         new PlotCommand(),
+        new PrepareDataCommand(),
+        new DownloadCommand(),
     };
 
     public static int Run(string[] args)

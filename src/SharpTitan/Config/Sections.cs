@@ -46,6 +46,10 @@ public sealed class TrainingSection
 {
     public string Dataset { get; set; } = "c4_test";
     public string? DatasetPath { get; set; }
+    /// <summary>The JSON / parquet field holding a document's text (also used by [validation]). Not in torchtitan.</summary>
+    public string DatasetTextField { get; set; } = "text";
+    /// <summary>How a .txt file splits into documents: "file" (one each) or "blank_lines" (one per block). Not in torchtitan.</summary>
+    [OneOf("file", "blank_lines")] public string DatasetTxtSplit { get; set; } = "file";
     [Range(1, int.MaxValue)] public int LocalBatchSize { get; set; } = 8;
     /// <summary>-1 = local_batch_size x data-parallel degree; larger multiples accumulate gradients.</summary>
     [Range(-1, int.MaxValue)] public int GlobalBatchSize { get; set; } = -1;

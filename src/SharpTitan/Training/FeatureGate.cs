@@ -15,7 +15,6 @@ public static class FeatureGate
         No(c.ActivationCheckpoint.Mode != "none", $"activation_checkpoint.mode = \"{c.ActivationCheckpoint.Mode}\" (set it to \"none\"): activation checkpointing");
         No(c.Model.Converters.Length > 0, "model.converters (float8)");
         No(c.Compile.Enable, "compile.enable");
-        No(c.Validation.Enable, "validation.enable");
         No(c.Metrics.EnableWandb, "metrics.enable_wandb");
         No(c.Training.EnableCpuOffload, "training.enable_cpu_offload");
         No(c.Optimizer.EarlyStepInBackward, "optimizer.early_step_in_backward");

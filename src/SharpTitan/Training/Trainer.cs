@@ -23,7 +23,8 @@ public sealed class Trainer : IDisposable
     private readonly Transformer _model;
     private readonly AdamW _optimizer;
     private readonly LrSchedule _schedule;
-    private readonly PackedBatchLoader _loader;
+    private readonly DataLoader _loader;
+    private readonly Validator? _validator;
     private readonly int _accumulationSteps;
     private readonly ThroughputMeter _meter;
     private readonly RunRecorder _recorder;
@@ -43,7 +44,7 @@ public sealed class Trainer : IDisposable
     public Trainer(JobConfig config, TextWriter? log = null, ModelArgs? modelArgs = null, IProcessGroup? world = null)
     {
         _config = config;
-        _log = log ?? Console.Out;
+        _log = TextWriter.Synchronized(log ?? Console.Out); // the data loader's thread logs too
         FeatureGate.RequireBuilt(config);
         TorchRuntime.SetThreads(config.Training.NumThreads);
         _world = world ?? DistributedRuntime.Initialize();
@@ -94,9 +95,10 @@ public sealed class Trainer : IDisposable
             throw new ConfigException($"'training.global_batch_size' = {global}: expected a multiple of training.local_batch_size ({local}) x the data-parallel degree ({dpDegree})");
         _accumulationSteps = global / (local * dpDegree);
 
-        _loader = new PackedBatchLoader(tokenizer,
-            DatasetCatalog.Resolve(config.Training.Dataset, config.Training.DatasetPath),
-            config.Training.SeqLen, local, _mesh?.DpRank ?? 0, dpDegree, log: m => _log.WriteLine(m));
+        var text = new TextOptions(config.Training.DatasetTextField, config.Training.DatasetTxtSplit == "blank_lines");
+        _loader = DataPipeline.CreateLoader(new DataSpec(config.Training.Dataset, config.Training.DatasetPath, "training", text),
+            tokenizer, config.Training.SeqLen, local, _mesh?.DpRank ?? 0, dpDegree, log: m => _log.WriteLine(m));
+        if (config.Validation.Enable) _validator = new Validator(config.Validation, config.Training.SeqLen, text, tokenizer, _log);
 
         Peak = PeakFlops.Resolve(config.Metrics.PeakTflops, _fsdp != null ? ParseDtype(config.Training.MixedPrecisionParam) : dtype, get_num_threads());
         _meter = new ThroughputMeter(ModelArgs.FlopsPerToken(config.Training.SeqLen), Peak.TflopsPerSecond, dims.NonDataParallelSize);
@@ -147,6 +149,8 @@ public sealed class Trainer : IDisposable
             if (step == 1) DistributedRuntime.Watchdog?.BeginTraining();
             if (step == 1 || step % _config.Metrics.LogFreq == 0 || step == _config.Training.Steps)
                 _recorder.Log(_meter.Snapshot(step, _config.Training.Steps, r.Loss, r.GradNorm, r.Lr));
+            if (_validator != null && step % _config.Validation.Freq == 0)
+                _recorder.LogValidation(step, _validator.Run(_model, step, _fsdp != null ? _fsdp.Forward : null));
             _recorder.EndStep(step, TrainingStateBytes);
             if (step % _config.Training.GcFreq == 0) GC.Collect();
         }
@@ -234,6 +238,7 @@ public sealed class Trainer : IDisposable
 
     public void Dispose()
     {
+        _loader.Dispose();
         _recorder.Dispose();
         _optimizer.Dispose();
         _fsdp?.Dispose();

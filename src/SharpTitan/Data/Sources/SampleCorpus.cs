@@ -10,11 +10,20 @@ public static class SampleCorpus
     public static IReadOnlyList<string> Names { get; } = typeof(SampleCorpus).Assembly.GetManifestResourceNames()
         .Where(n => n.StartsWith(Prefix) && n.EndsWith(".txt")).OrderBy(n => n, StringComparer.Ordinal).ToList();
 
-    public static IEnumerable<string> Documents()
+    public static DocumentSource Source()
     {
         if (Names.Count == 0) throw new InvalidDataException("the embedded sample corpus is missing from this build");
-        foreach (var name in Names)
+        return new DocumentSource(DatasetCatalog.Sample, Names, _ => new ResourceFormat());
+    }
+
+    public static IEnumerable<string> Documents() => Source().Documents();
+
+    /// <summary>An embedded resource is one document.</summary>
+    private sealed class ResourceFormat : IRecordFormat
+    {
+        public IEnumerable<string?> Read(string name, long fromRecord)
         {
+            if (fromRecord > 0) yield break;
             using var stream = typeof(SampleCorpus).Assembly.GetManifestResourceStream(name)!;
             using var reader = new StreamReader(stream);
             yield return reader.ReadToEnd();

@@ -1,0 +1,33 @@
+namespace SharpTitan.Data;
+
+/// <summary>What a loader reads and how: the config keys a trainer or evaluator passes in.</summary>
+public sealed record DataSpec(string Dataset, string? DatasetPath, string KeyPrefix = "training", TextOptions? Text = null);
+
+/// <summary>Builds the window source a spec names (a token file from `prepare-data`, else streamed text) and its loader.</summary>
+public static class DataPipeline
+{
+    public static IWindowSource OpenSource(DataSpec spec, ITokenizer tokenizer, int seqLen, Action<string>? log = null)
+    {
+        if (spec.DatasetPath != null && TokenFile.IsTokenFile(spec.DatasetPath))
+        {
+            var file = TokenFile.Open(spec.DatasetPath);
+            if (file.VocabSize != tokenizer.VocabSize || file.BosId != tokenizer.BosId || file.EosId != tokenizer.EosId)
+            {
+                file.Dispose();
+                throw new InvalidDataException($"{spec.KeyPrefix}.dataset_path: {spec.DatasetPath} was prepared with another tokenizer " +
+                    $"(vocab {file.VocabSize}, BOS {file.BosId}, EOS {file.EosId}; model.tokenizer_path gives vocab {tokenizer.VocabSize}, BOS {tokenizer.BosId}, EOS {tokenizer.EosId})");
+            }
+            return new TokenFileWindows(file, seqLen + 1);
+        }
+        var source = DatasetCatalog.Resolve(spec.Dataset, spec.DatasetPath, spec.KeyPrefix, spec.Text);
+        return new PackedTextWindows(source, tokenizer, seqLen + 1, log);
+    }
+
+    public static DataLoader CreateLoader(DataSpec spec, ITokenizer tokenizer, int seqLen, int localBatch,
+        int dpRank = 0, int dpDegree = 1, Action<string>? log = null, DataLoaderState? resume = null, int prefetch = 4)
+    {
+        var source = OpenSource(spec, tokenizer, seqLen, log);
+        log?.Invoke($"data: {source.Describe()}; dp rank {dpRank} of {dpDegree}, {localBatch} row(s) of {seqLen} tokens per micro-batch");
+        return new DataLoader(source, seqLen, localBatch, dpRank, dpDegree, resume, prefetch);
+    }
+}

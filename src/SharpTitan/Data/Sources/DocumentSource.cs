@@ -1,0 +1,51 @@
+namespace SharpTitan.Data;
+
+/// <summary>Where a document sits: file index in the dataset's sorted file list, record index within the file.</summary>
+public readonly record struct DocumentPosition(int File, long Record);
+
+/// <summary>
+/// A dataset's documents in a fixed order (files sorted, records in file order), readable from any position so a
+/// loader can resume exactly. Records without text are skipped and counted (the first is logged).
+/// </summary>
+public sealed class DocumentSource
+{
+    private readonly Func<string, IRecordFormat> _formatOf;
+    private long _skipped;
+
+    public DocumentSource(string name, IReadOnlyList<string> files, Func<string, IRecordFormat> formatOf)
+    {
+        Name = name;
+        Files = files;
+        _formatOf = formatOf;
+    }
+
+    public string Name { get; }
+    public IReadOnlyList<string> Files { get; }
+    /// <summary>Receives the one-time note about the first skipped record.</summary>
+    public Action<string>? Log { get; set; }
+    /// <summary>Records without text skipped so far (each time they are read, so per epoch).</summary>
+    public long SkippedRecords => Interlocked.Read(ref _skipped);
+
+    /// <summary>The documents from <paramref name="from"/> to the end of the dataset (one epoch's remainder).</summary>
+    public IEnumerable<(DocumentPosition Position, string Text)> Read(DocumentPosition from)
+    {
+        for (int f = from.File; f < Files.Count; f++)
+        {
+            long record = f == from.File ? from.Record : 0;
+            foreach (var text in _formatOf(Files[f]).Read(Files[f], record))
+            {
+                var position = new DocumentPosition(f, record++);
+                if (text == null)
+                {
+                    if (Interlocked.Increment(ref _skipped) == 1)
+                        Log?.Invoke($"{Files[f]}: record {position.Record + 1} has no text; skipping such records (counted in the epoch summary)");
+                    continue;
+                }
+                yield return (position, text);
+            }
+        }
+    }
+
+    /// <summary>All documents of one epoch, from the start.</summary>
+    public IEnumerable<string> Documents() => Read(default).Select(d => d.Text);
+}

@@ -1,0 +1,21 @@
+namespace SharpTitan.Data;
+
+/// <summary>Plain text: the whole file is one document (record 0), or each blank-line separated block is one.</summary>
+public sealed class PlainTextFormat(bool splitOnBlankLines) : IRecordFormat
+{
+    public IEnumerable<string?> Read(string file, long fromRecord)
+    {
+        var text = File.ReadAllText(file);
+        if (!splitOnBlankLines)
+        {
+            if (fromRecord == 0) yield return text.Length > 0 ? text : null;
+            yield break;
+        }
+        long record = 0;
+        foreach (var block in text.Replace("\r\n", "\n").Split("\n\n"))
+        {
+            if (block.Trim().Length == 0) continue;
+            if (record++ >= fromRecord) yield return block.Trim('\n');
+        }
+    }
+}

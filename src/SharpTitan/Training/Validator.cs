@@ -1,0 +1,77 @@
+using SharpTitan.Config;
+using SharpTitan.Data;
+using SharpTitan.Models.Llama3;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace SharpTitan.Training;
+
+/// <summary>
+/// `[validation]`: evaluates the model in no-grad mode on a fixed stream (the validation set from its first
+/// document, so the same batches every time) and reports the mean loss.
+/// </summary>
+public sealed class Validator
+{
+    private readonly ValidationSection _config;
+    private readonly DataSpec _spec;
+    private readonly ITokenizer _tokenizer;
+    private readonly TextWriter _log;
+
+    public Validator(ValidationSection config, int trainingSeqLen, TextOptions text, ITokenizer tokenizer, TextWriter log)
+    {
+        if (config.SeqLen > trainingSeqLen)
+            throw new ConfigException($"'validation.seq_len' = {config.SeqLen}: expected at most training.seq_len ({trainingSeqLen}), the model's maximum");
+        _config = config;
+        _spec = new DataSpec(config.Dataset, config.DatasetPath, "validation", text);
+        _tokenizer = tokenizer;
+        _log = log;
+        // Open once now so a missing or empty dataset fails at start-up, not at the first evaluation.
+        using var probe = Loader();
+        probe.Next();
+    }
+
+    private DataLoader Loader() =>
+        DataPipeline.CreateLoader(_spec, _tokenizer, _config.SeqLen, _config.LocalBatchSize, prefetch: 0);
+
+    /// <summary>
+    /// Mean loss over validation.steps batches (-1: one pass over the set, at least one batch). <paramref name="forward"/>
+    /// replaces model.forward when a parallel wrapper must run the model (FSDP gathers parameters).
+    /// </summary>
+    public (double Loss, int Batches) Evaluate(Transformer model, Func<Tensor, Tensor>? forward = null)
+    {
+        forward ??= model.forward;
+        bool wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var noGrad = no_grad();
+            using var loader = Loader();
+            double sum = 0;
+            int batches = 0;
+            while (_config.Steps == -1 || batches < _config.Steps)
+            {
+                var batch = loader.Next();
+                if (_config.Steps == -1 && batches > 0 && loader.State.Epoch > 0) break; // the set is exhausted
+                using var scope = NewDisposeScope();
+                var inputs = tensor(batch.Inputs, [batch.Rows, batch.SeqLen]);
+                var labels = tensor(batch.Labels, [batch.Rows * batch.SeqLen]);
+                var logits = forward(inputs);
+                sum += F.cross_entropy(logits.flatten(0, 1).to(ScalarType.Float32), labels).item<float>();
+                batches++;
+            }
+            return (sum / batches, batches);
+        }
+        finally
+        {
+            if (wasTraining) model.train();
+        }
+    }
+
+    /// <summary>Evaluates and prints the loss (the trainer's recorder logs it to TensorBoard and the metrics file).</summary>
+    public double Run(Transformer model, int step, Func<Tensor, Tensor>? forward = null)
+    {
+        var (loss, batches) = Evaluate(model, forward);
+        _log.WriteLine($"validation: step {step,5}  loss: {loss,8:F4}  ({batches} batch(es) of {_config.LocalBatchSize} x {_config.SeqLen} from {_config.DatasetPath ?? _config.Dataset})");
+        return loss;
+    }
+}
