@@ -60,6 +60,11 @@ public sealed class TrainingSection
     [OneOf("float32", "bfloat16")] public string Dtype { get; set; } = "float32";
     [OneOf("float32", "bfloat16")] public string MixedPrecisionParam { get; set; } = "bfloat16";
     [OneOf("float32")] public string MixedPrecisionReduce { get; set; } = "float32";
+    /// <summary>
+    /// Single-process mixed precision (not in torchtitan, which uses autocast): "master_copy" (a bf16 copy of the
+    /// parameters, fp32 masters; measured faster here) or "autocast" (libtorch's CPU autocast).
+    /// </summary>
+    [OneOf("master_copy", "autocast")] public string MixedPrecisionImpl { get; set; } = "master_copy";
     [Range(1, int.MaxValue)] public int GcFreq { get; set; } = 50;
     /// <summary>Torch intra-op threads per process; 0 = libtorch's default. (Not in torchtitan: CPUs need it.)</summary>
     [Range(0, 1024)] public int NumThreads { get; set; }

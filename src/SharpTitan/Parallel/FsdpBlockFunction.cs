@@ -7,9 +7,9 @@ namespace SharpTitan.Parallel;
 /// and the rotary tables to recompute it; for a non-resharding one, the detached input and the output that
 /// still carries the block's own autograd graph.
 /// </summary>
-internal sealed class BlockCall(FsdpModel owner, int layer, bool recompute, Tensor cos, Tensor sin)
+internal sealed class BlockCall(IBlockOwner owner, int layer, bool recompute, Tensor cos, Tensor sin)
 {
-    public FsdpModel Owner { get; } = owner;
+    public IBlockOwner Owner { get; } = owner;
     public int Layer { get; } = layer;
     public bool Recompute { get; } = recompute;
     public Tensor Cos { get; } = cos;
@@ -21,13 +21,24 @@ internal sealed class BlockCall(FsdpModel owner, int layer, bool recompute, Tens
     public Tensor? Output { get; set; }
     /// <summary>Restores grad mode after a resharding block ran its forward under no_grad.</summary>
     public IDisposable? GradMode { get; set; }
+    /// <summary>A recomputing block's generator and autocast state at its first forward.</summary>
+    public RecomputeState? State { get; set; }
 
     public void Release()
     {
+        State?.Dispose();
+        State = null;
         GraphInput?.Dispose();
         Output?.Dispose();
         GraphInput = Output = null;
     }
+}
+
+/// <summary>Runs a block's backward for <see cref="FsdpBlockFunction"/> (FSDP, or activation checkpointing alone).</summary>
+internal interface IBlockOwner
+{
+    /// <summary>The gradient of the block's input; <paramref name="savedInput"/> is set when the block recomputes.</summary>
+    Tensor BlockBackward(BlockCall call, Tensor? savedInput, Tensor gradOutput);
 }
 
 /// <summary>

@@ -6,7 +6,9 @@ using static TorchSharp.torch;
 namespace SharpTitan.Parallel;
 
 /// <summary>Settings of the FSDP/HSDP/DDP transform.</summary>
-public sealed record FsdpOptions(string ReshardAfterForward, ScalarType ParamDtype, bool Overlap);
+/// <param name="Checkpoint">Blocks activation checkpointing recomputes (see <see cref="ActivationCheckpointPlan"/>);
+/// a block recomputes once when it reshards, is checkpointed, or both.</param>
+public sealed record FsdpOptions(string ReshardAfterForward, ScalarType ParamDtype, bool Overlap, bool[]? Checkpoint = null);
 
 /// <summary>
 /// FSDP applied to a plain <see cref="Transformer"/> (FSDP2's layout): each TransformerBlock is one unit and
@@ -17,12 +19,12 @@ public sealed record FsdpOptions(string ReshardAfterForward, ScalarType ParamDty
 /// With <see cref="FsdpOptions.Overlap"/>, the next block's all-gather is issued before the current block
 /// computes (forward and backward) and reduce-scatters run on the communication thread until the step's end.
 /// </summary>
-public sealed class FsdpModel : IDisposable
+public sealed class FsdpModel : IBlockOwner, IDisposable
 {
     private readonly Transformer _model;
     private readonly FsdpUnit _root;
     private readonly FsdpUnit[] _blocks;
-    private readonly bool[] _reshard;
+    private readonly bool[] _reshard, _recompute;
     private readonly BlockCall?[] _calls;
     private readonly FsdpOptions _options;
     private readonly List<Action> _removeHooks = [];
@@ -71,6 +73,7 @@ public sealed class FsdpModel : IDisposable
         _blocks = [.. units.Skip(1)];
         _reshard = Enumerable.Range(0, n).Select(i => ReshardAfterForward.ForBlock(options.ReshardAfterForward, i, n)).ToArray();
         if (shard.Size == 1) Array.Fill(_reshard, false); // DDP: nothing to free, so nothing to recompute
+        _recompute = _reshard.Select((r, i) => r || (options.Checkpoint?[i] ?? false)).ToArray();
         _calls = new BlockCall?[n];
         Shards = units.Select(u => u.Shard).ToList();
         for (int i = 0; i < n; i++)
@@ -121,10 +124,11 @@ public sealed class FsdpModel : IDisposable
         if (_options.Overlap && layer + 1 < _blocks.Length) _blocks[layer + 1].StartGather();
         _blocks[layer].Gather();
         if (!is_grad_enabled()) { _calls[layer] = null; return null; }
-        var call = new BlockCall(this, layer, _reshard[layer], cos, sin) { Input = x };
+        var call = new BlockCall(this, layer, _recompute[layer], cos, sin) { Input = x };
         _calls[layer] = call;
         if (call.Recompute)
         {
+            call.State = new RecomputeState();
             call.GradMode = set_grad_enabled(false);
             return null;
         }
@@ -144,7 +148,7 @@ public sealed class FsdpModel : IDisposable
         call.GradMode = null;
         if (call.Recompute)
         {
-            _blocks[layer].Free();
+            if (_reshard[layer]) _blocks[layer].Free(); // a checkpointed block that keeps its parameters recomputes with them
             call.Output = output;
             var result = FsdpBlockFunction.apply(call.Input!, call);
             call.Input = call.Output = null; // the function saved the input; the output belongs to the caller
@@ -157,7 +161,9 @@ public sealed class FsdpModel : IDisposable
     }
 
     /// <summary>The backward of block <c>call.Layer</c>; returns the gradient of its input.</summary>
-    internal Tensor BlockBackward(BlockCall call, Tensor? savedInput, Tensor gradOutput)
+    Tensor IBlockOwner.BlockBackward(BlockCall call, Tensor? savedInput, Tensor gradOutput) => BlockBackward(call, savedInput, gradOutput);
+
+    private Tensor BlockBackward(BlockCall call, Tensor? savedInput, Tensor gradOutput)
     {
         // The engine has consumed the previous block's returned gradient by now.
         _lastGradInput?.Dispose();
@@ -169,6 +175,7 @@ public sealed class FsdpModel : IDisposable
         {
             unit.Gather();
             if (_options.Overlap && call.Layer > 0 && _reshard[call.Layer - 1]) _blocks[call.Layer - 1].StartGather();
+            using (call.State!.Enter())
             using (enable_grad())
             {
                 graphInput = savedInput!.detach().requires_grad_(true);

@@ -31,6 +31,8 @@ public sealed class Trainer : IDisposable
     private readonly IProcessGroup _world;
     private readonly DeviceMesh? _mesh;
     private readonly FsdpModel? _fsdp;
+    private readonly IDisposable? _checkpointing;
+    private readonly IMixedPrecision? _mixed;
 
     public ModelArgs ModelArgs { get; }
     public Transformer Model => _model;
@@ -72,18 +74,22 @@ public sealed class Trainer : IDisposable
         var dtype = ParseDtype(config.Training.Dtype);
         _model = new Transformer(ModelArgs);
         _model.InitWeights(); // same seed on every rank: identical full weights, which FSDP then shards
+        var ac = ActivationCheckpointPlan.For(config.ActivationCheckpoint, ModelArgs.NLayers);
+        _checkpointing = ActivationCheckpointing.Apply(_model, ac, dataParallel: _mesh != null);
+        _mixed = MixedPrecision.Apply(_model, config.Training, dtype, ParseDtype(config.Training.MixedPrecisionParam), dataParallel: _mesh != null);
         if (_mesh != null)
         {
             if (dtype != ScalarType.Float32)
                 throw new ConfigException($"training.dtype = {config.Training.Dtype} with data parallelism: FSDP keeps float32 shards; set training.mixed_precision_param for the compute dtype");
             _fsdp = new FsdpModel(_model, _mesh, new FsdpOptions(p.FsdpReshardAfterForward,
-                ParseDtype(config.Training.MixedPrecisionParam), p.FsdpOverlap));
+                ParseDtype(config.Training.MixedPrecisionParam), p.FsdpOverlap, ac.FullLayers));
         }
         else if (dtype != ScalarType.Float32) _model.to(dtype);
+        if (ac.Any) _log.WriteLine(ac.Describe());
         _model.train();
 
         var o = config.Optimizer;
-        var parameters = _fsdp?.Shards ?? _model.parameters().Cast<Tensor>().ToList();
+        var parameters = _fsdp?.Shards ?? _mixed?.Masters ?? _model.parameters().Cast<Tensor>().ToList();
         _optimizer = new AdamW(parameters, o.Lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay, decoupled: o.Name == "AdamW");
         var s = config.LrScheduler;
         _schedule = new LrSchedule(config.Training.Steps, s.WarmupSteps, s.DecayRatio, s.DecayType, s.MinLrFactor);
@@ -100,7 +106,7 @@ public sealed class Trainer : IDisposable
             tokenizer, config.Training.SeqLen, local, _mesh?.DpRank ?? 0, dpDegree, log: m => _log.WriteLine(m));
         if (config.Validation.Enable) _validator = new Validator(config.Validation, config.Training.SeqLen, text, tokenizer, _log);
 
-        Peak = PeakFlops.Resolve(config.Metrics.PeakTflops, _fsdp != null ? ParseDtype(config.Training.MixedPrecisionParam) : dtype, get_num_threads());
+        Peak = PeakFlops.Resolve(config.Metrics.PeakTflops, _fsdp != null || _mixed != null ? ParseDtype(config.Training.MixedPrecisionParam) : dtype, get_num_threads());
         _meter = new ThroughputMeter(ModelArgs.FlopsPerToken(config.Training.SeqLen), Peak.TflopsPerSecond, dims.NonDataParallelSize);
         _recorder = new RunRecorder(config, _log, _world.Rank);
 
@@ -122,9 +128,7 @@ public sealed class Trainer : IDisposable
                            $"params in {_config.Training.MixedPrecisionParam}, reduce in {_config.Training.MixedPrecisionReduce}");
             _log.WriteLine(_fsdp!.MemorySummary());
         }
-        else if (_config.Training.MixedPrecisionParam != _config.Training.Dtype)
-            _log.WriteLine($"note: training.mixed_precision_param = {_config.Training.MixedPrecisionParam} applies to FSDP-gathered parameters " +
-                           $"(as in torchtitan); a single process computes in training.dtype = {_config.Training.Dtype}");
+        if (_mixed != null) _log.WriteLine(_mixed.Describe());
         _log.WriteLine($"MFU peak: {Peak.TflopsPerSecond:F3} TFLOP/s ({Peak.Source})");
         if (_recorder.TensorBoard != null) _log.WriteLine($"tensorboard: {_recorder.TensorBoard.RunFolder}");
         if (_recorder.MetricsFile != null) _log.WriteLine($"metrics: {_recorder.MetricsFile}");
@@ -177,6 +181,7 @@ public sealed class Trainer : IDisposable
             var labels = tensor(batch.Labels, [batch.Rows * batch.SeqLen]);
             Tensor loss;
             using (Tracer.Begin("forward"))
+            using (_mixed?.Forward())
             {
                 var logits = _fsdp != null ? _fsdp.Forward(inputs) : _model.forward(inputs);
                 loss = F.cross_entropy(logits.flatten(0, 1).to(ScalarType.Float32), labels) / _accumulationSteps;
@@ -185,6 +190,7 @@ public sealed class Trainer : IDisposable
             {
                 loss.backward();
                 _fsdp?.FinishBackward();
+                _mixed?.AfterBackward();
             }
             lossSum += loss.item<float>();
             _meter.AddTokens((long)batch.Rows * batch.SeqLen);
@@ -197,7 +203,11 @@ public sealed class Trainer : IDisposable
         using (Tracer.Begin("clip_grad_norm")) gradNorm = GradientClipping.ClipByGlobalNorm(_optimizer.Parameters, _config.Training.MaxNorm, sumShards);
         if (!double.IsFinite(lossSum)) throw new TrainingDivergedException($"step {step}: the loss is {lossSum} (not finite); stopping");
         if (!double.IsFinite(gradNorm)) throw new TrainingDivergedException($"step {step}: the gradient norm is {gradNorm} (not finite); stopping");
-        using (Tracer.Begin("optimizer")) _optimizer.Step();
+        using (Tracer.Begin("optimizer"))
+        {
+            _optimizer.Step();
+            _mixed?.AfterStep();
+        }
         return new StepResult(step, lossSum, gradNorm, lr);
     }
 
@@ -222,7 +232,8 @@ public sealed class Trainer : IDisposable
     private void DumpResults(string folder, IReadOnlyList<StepResult> results)
     {
         using var scope = NewDisposeScope();
-        var parameters = _fsdp != null ? _fsdp.FullParameters().ToList() : _model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList();
+        var parameters = _fsdp != null ? _fsdp.FullParameters().ToList()
+            : _mixed?.NamedMasters.ToList() ?? _model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList();
         Directory.CreateDirectory(folder);
         long local = _optimizer.Parameters.Sum(t => t.numel());
         long grads = _optimizer.Parameters.Sum(t => t.grad is { } g ? g.numel() : 0);
@@ -242,6 +253,8 @@ public sealed class Trainer : IDisposable
         _recorder.Dispose();
         _optimizer.Dispose();
         _fsdp?.Dispose();
+        _checkpointing?.Dispose();
+        _mixed?.Dispose();
         _model.Dispose();
         _mesh?.Dispose();
     }

@@ -18,6 +18,7 @@ public static class TinyConfig
             "--training.num_threads", "1",
             "--debug.seed", "1234",
             "--activation_checkpoint.mode", "none",
+            "--training.mixed_precision_param", "float32",
             "--metrics.log_freq", "1000",
             "--metrics.peak_tflops", "1",
             "--metrics.disable_color_printing",

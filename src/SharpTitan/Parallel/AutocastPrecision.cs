@@ -1,0 +1,24 @@
+using SharpTitan.Models.Llama3;
+using SharpTitan.Native;
+using static TorchSharp.torch;
+
+namespace SharpTitan.Parallel;
+
+/// <summary>
+/// Mixed precision by libtorch's CPU autocast (torchtitan's choice without FSDP): parameters stay fp32 and are the
+/// masters; inside the forward, linears and matmuls cast their inputs to the compute dtype (each weight once per
+/// forward, cached), norms and the loss stay fp32, and the casts' backward returns fp32 gradients. Backward runs
+/// outside autocast, as PyTorch recommends; recomputed blocks switch it back on (<see cref="RecomputeState"/>).
+/// </summary>
+public sealed class AutocastPrecision(Transformer model, ScalarType dtype) : IMixedPrecision
+{
+    private readonly List<(string Name, Tensor Value)> _named = model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList();
+
+    public IReadOnlyList<Tensor> Masters => _named.Select(p => p.Value).ToList();
+    public IEnumerable<(string Name, Tensor Value)> NamedMasters => _named;
+    public IDisposable? Forward() => Autocast.Enable(dtype);
+    public void AfterBackward() { }
+    public void AfterStep() { }
+    public string Describe() => $"mixed precision: libtorch CPU autocast to {dtype} over float32 parameters (autocast)";
+    public void Dispose() { }
+}

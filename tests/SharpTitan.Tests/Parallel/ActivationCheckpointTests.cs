@@ -1,0 +1,90 @@
+using SharpTitan.Config;
+using SharpTitan.Models.Llama3;
+using SharpTitan.Parallel;
+using SharpTitan.Tests.Support;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace SharpTitan.Tests.Parallel;
+
+/// <summary>
+/// One forward/backward of a 4-layer model (grouped-query attention) with each activation checkpointing mode gives
+/// the gradients of the plain model. Full and selective-layer recompute run the same kernels on the same input
+/// with the same thread count, so their gradients are bit-identical.
+/// </summary>
+public class ActivationCheckpointTests
+{
+    private static readonly ModelArgs Args = new() { Dim = 64, NLayers = 4, NHeads = 4, NKvHeads = 2, VocabSize = 256, MultipleOf = 32, MaxSeqLen = 32 };
+
+    public ActivationCheckpointTests() => TestSetup.Torch();
+
+    private static ActivationCheckpointPlan Plan(string mode, string option = "2") =>
+        ActivationCheckpointPlan.For(new ActivationCheckpointSection { Mode = mode, SelectiveAcOption = option }, Args.NLayers);
+
+    /// <summary>Gradients by parameter name after one step; <paramref name="extra"/> hooks into the model first.</summary>
+    internal static Dictionary<string, float[]> Gradients(ActivationCheckpointPlan plan, ScalarType dtype = ScalarType.Float32, Action<Transformer>? extra = null)
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(11);
+        using var model = new Transformer(Args);
+        model.InitWeights();
+        if (dtype != ScalarType.Float32) model.to(dtype);
+        extra?.Invoke(model);
+        using var ac = ActivationCheckpointing.Apply(model, plan, dataParallel: false);
+        var tokens = randint(0, Args.VocabSize, [2, 32]);
+        var labels = randint(0, Args.VocabSize, [2 * 32]);
+        var loss = F.cross_entropy(model.forward(tokens).flatten(0, 1).to(ScalarType.Float32), labels);
+        loss.backward();
+        return model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!.to(ScalarType.Float32).data<float>().ToArray());
+    }
+
+    internal static void AssertEqual(Dictionary<string, float[]> expected, Dictionary<string, float[]> actual, double relative = 0)
+    {
+        Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
+        foreach (var (name, e) in expected)
+        {
+            var a = actual[name];
+            double scale = e.Max(x => Math.Abs(x)), diff = e.Zip(a).Max(t => Math.Abs(t.First - t.Second));
+            Assert.True(scale > 0, $"{name}: zero gradient");
+            Assert.True(diff <= relative * scale, $"{name}: max |diff| {diff:E3} vs max |grad| {scale:E3}");
+        }
+    }
+
+    [Theory]
+    [InlineData("full", "2")]
+    [InlineData("selective", "1")]
+    [InlineData("selective", "2")]
+    [InlineData("selective", "3")]
+    public void CheckpointedGradientsEqualPlainGradientsExactly(string mode, string option) =>
+        AssertEqual(Gradients(Plan("none")), Gradients(Plan(mode, option)));
+
+    [Fact]
+    public void Bfloat16CheckpointedGradientsEqualPlainGradientsExactly() =>
+        AssertEqual(Gradients(Plan("none"), ScalarType.BFloat16), Gradients(Plan("full"), ScalarType.BFloat16));
+
+    [Fact]
+    public void SelectiveLayerChoosesEveryNthBlockCountedFromOne()
+    {
+        Assert.Equal([false, true, false, true], Plan("selective", "2").FullLayers);
+        Assert.Equal([false, false, true, false], Plan("selective", "3").FullLayers);
+        Assert.All(Plan("full").FullLayers, Assert.True);
+        Assert.False(Plan("none").Any);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("x")]
+    public void BadSelectiveOptionNamesTheKey(string option)
+    {
+        var e = Assert.Throws<ConfigException>(() => Plan("selective", option));
+        Assert.Contains("activation_checkpoint.selective_ac_option", e.Message);
+    }
+
+    [Fact]
+    public void UnderDataParallelismFsdpRecomputesAndNothingIsInstalled()
+    {
+        using var model = new Transformer(Args);
+        Assert.Null(ActivationCheckpointing.Apply(model, Plan("full"), dataParallel: true));
+    }
+}
