@@ -10,7 +10,7 @@ namespace SharpTitan.Parallel;
 /// <item>"selective" with selective_ac_option = N (an integer): blocks N-1, 2N-1, ... (every Nth, counted from 1 as
 /// torchtitan's wrapper counter does) recompute as in "full"; the others keep their activations.</item>
 /// <item>"selective" with "op": every block keeps the outputs of its matmuls and attention and recomputes the
-/// cheap ops (norms, RoPE, SiLU, elementwise) in backward; not built yet: see the README.</item>
+/// cheap ops (norms, RoPE, SiLU, elementwise) in backward; see <see cref="SelectiveOpRecorder"/>.</item>
 /// </list>
 /// </summary>
 public sealed record ActivationCheckpointPlan(string Mode, bool[] FullLayers, bool Op)

@@ -21,7 +21,7 @@ public static class ActivationCheckpointing
     public static IDisposable? Apply(Transformer model, ActivationCheckpointPlan plan, bool dataParallel)
     {
         if (dataParallel || !plan.Any) return null;
-        if (plan.Op) throw new Config.ConfigException("activation_checkpoint.selective_ac_option = \"op\" is not built yet in SharpTitan (use \"full\" or an integer)");
-        return new CheckpointedBlocks(model, plan.FullLayers);
+        return plan.Op ? new CheckpointedBlocks(model, Enumerable.Repeat(true, plan.FullLayers.Length).ToArray(), selectiveOp: true)
+            : new CheckpointedBlocks(model, plan.FullLayers);
     }
 }

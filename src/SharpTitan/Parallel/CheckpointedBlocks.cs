@@ -15,11 +15,14 @@ public sealed class CheckpointedBlocks : IBlockOwner, IDisposable
     private readonly Transformer _model;
     private readonly List<Action> _removeHooks = [];
     private readonly BlockCall?[] _calls;
+    private readonly SelectiveOpRecorder? _ops;
     private Tensor? _lastGradInput;
 
-    public CheckpointedBlocks(Transformer model, bool[] layers)
+    /// <param name="selectiveOp">Every block keeps its matmul and attention outputs (<see cref="SelectiveOpRecorder"/>).</param>
+    public CheckpointedBlocks(Transformer model, bool[] layers, bool selectiveOp = false)
     {
         _model = model;
+        if (selectiveOp) _ops = new SelectiveOpRecorder(model);
         _calls = new BlockCall?[layers.Length];
         for (int i = 0; i < layers.Length; i++)
         {
@@ -38,6 +41,7 @@ public sealed class CheckpointedBlocks : IBlockOwner, IDisposable
         if (!is_grad_enabled()) return null;
         var call = new BlockCall(this, layer, recompute: true, cos, sin) { Input = x, State = new RecomputeState() };
         call.GradMode = set_grad_enabled(false);
+        call.Saved = _ops?.BeginForward();
         _calls[layer] = call;
         return null;
     }
@@ -47,6 +51,7 @@ public sealed class CheckpointedBlocks : IBlockOwner, IDisposable
         var call = _calls[layer];
         if (call == null) return output;
         _calls[layer] = null;
+        _ops?.End();
         call.GradMode!.Dispose();
         call.GradMode = null;
         call.Output = output;
@@ -65,7 +70,9 @@ public sealed class CheckpointedBlocks : IBlockOwner, IDisposable
         using (enable_grad())
         {
             graphInput = savedInput!.detach().requires_grad_(true);
-            output = block.forward(graphInput, call.Cos, call.Sin);
+            if (_ops != null) _ops.BeginRecompute(call.Saved!);
+            try { output = block.forward(graphInput, call.Cos, call.Sin); }
+            finally { _ops?.End(); }
         }
         var parameters = block.parameters().ToList();
         var grads = autograd.grad([output], [graphInput, .. parameters], [gradOutput], retain_graph: false, create_graph: false, allow_unused: true);
@@ -92,6 +99,7 @@ public sealed class CheckpointedBlocks : IBlockOwner, IDisposable
     {
         foreach (var remove in _removeHooks) remove();
         _removeHooks.Clear();
+        _ops?.Dispose();
         foreach (var c in _calls) c?.Release();
         ReleaseLastGradInput();
     }

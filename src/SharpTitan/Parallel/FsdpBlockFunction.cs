@@ -23,11 +23,15 @@ internal sealed class BlockCall(IBlockOwner owner, int layer, bool recompute, Te
     public IDisposable? GradMode { get; set; }
     /// <summary>A recomputing block's generator and autocast state at its first forward.</summary>
     public RecomputeState? State { get; set; }
+    /// <summary>What a selective-op checkpointed block kept from its first forward.</summary>
+    public IDisposable? Saved { get; set; }
 
     public void Release()
     {
         State?.Dispose();
+        Saved?.Dispose();
         State = null;
+        Saved = null;
         GraphInput?.Dispose();
         Output?.Dispose();
         GraphInput = Output = null;

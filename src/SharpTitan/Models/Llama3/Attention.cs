@@ -6,13 +6,15 @@ namespace SharpTitan.Models.Llama3;
 
 /// <summary>
 /// Causal grouped-query self-attention. Head counts are inferred from the projection widths, so a transform that
-/// shards wq/wk/wv by heads needs no change here.
+/// shards wq/wk/wv by heads needs no change here. Submodules are run with call (not forward) so transforms can
+/// hook them, as the blocks are.
 /// </summary>
 public sealed class Attention : nn.Module<Tensor, Tensor, Tensor, Tensor>
 {
     private readonly int _headDim;
     private readonly int _nRep;
     public Linear wq, wk, wv, wo;
+    public ScaledDotProductAttention sdpa = new();
 
     public Attention(ModelArgs args) : base(nameof(Attention))
     {
@@ -29,15 +31,15 @@ public sealed class Attention : nn.Module<Tensor, Tensor, Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         long bs = x.shape[0], seq = x.shape[1];
-        var q = RotaryEmbedding.Apply(wq.forward(x).view(bs, seq, -1, _headDim), cos, sin);
-        var k = RotaryEmbedding.Apply(wk.forward(x).view(bs, seq, -1, _headDim), cos, sin);
-        var v = wv.forward(x).view(bs, seq, -1, _headDim);
+        var q = RotaryEmbedding.Apply(wq.call(x).view(bs, seq, -1, _headDim), cos, sin);
+        var k = RotaryEmbedding.Apply(wk.call(x).view(bs, seq, -1, _headDim), cos, sin);
+        var v = wv.call(x).view(bs, seq, -1, _headDim);
         // TorchSharp's SDPA has no enable_gqa: repeat each key/value head for its group of query heads.
         k = RepeatKv(k);
         v = RepeatKv(v);
-        var o = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), is_casual: true);
+        var o = sdpa.call(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2));
         var merged = o.transpose(1, 2).contiguous().view(bs, seq, -1);
-        return wo.forward(merged).MoveToOuterDisposeScope();
+        return wo.call(merged).MoveToOuterDisposeScope();
     }
 
     private Tensor RepeatKv(Tensor kv)
@@ -52,4 +54,10 @@ public sealed class Attention : nn.Module<Tensor, Tensor, Tensor, Tensor>
         foreach (var w in new[] { wq, wk, wv }) ModelInit.TruncNormal(w.weight!, 0.02);
         ModelInit.TruncNormal(wo.weight!, outputStd);
     }
+}
+
+/// <summary>Causal scaled dot-product attention on [batch, heads, seq, head_dim] (torchtitan's sdpa submodule).</summary>
+public sealed class ScaledDotProductAttention() : nn.Module<Tensor, Tensor, Tensor, Tensor>(nameof(ScaledDotProductAttention))
+{
+    public override Tensor forward(Tensor q, Tensor k, Tensor v) => F.scaled_dot_product_attention(q, k, v, is_casual: true);
 }

@@ -20,8 +20,8 @@ public sealed class FeedForward : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var gated = F.silu(w1.forward(x)) * w3.forward(x);
-        return w2.forward(gated).MoveToOuterDisposeScope();
+        var gated = F.silu(w1.call(x)) * w3.call(x);
+        return w2.call(gated).MoveToOuterDisposeScope();
     }
 
     public void ResetParameters(double outputStd)
