@@ -2,15 +2,17 @@ using SharpTitan.Benchmarks;
 
 // dotnet run -c Release --project benchmarks/SharpTitan.Benchmarks -- <benchmark> [results folder]
 string which = args.Length > 0 ? args[0] : "";
-string results = args.Length > 1 && which != "train-case" ? args[1] : Path.Combine("benchmarks", "results");
+string results = args.Length > 1 && which is not ("train-case" or "acmp-case") ? args[1] : Path.Combine("benchmarks", "results");
 Directory.CreateDirectory(results);
 switch (which)
 {
     case "train": TrainThroughput.Run(results); break;
     case "train-case": TrainThroughput.RunCase(System.Text.Json.JsonSerializer.Deserialize<TrainThroughput.Case>(args[1])!); break;
+    case "ac" or "ac-mmap" or "mp" or "fsdp": AcPrecisionBench.Run(results, which); break;
+    case "acmp-case": AcPrecisionBench.RunCase(System.Text.Json.JsonSerializer.Deserialize<AcPrecisionBench.Case>(args[1])!); break;
     case "soak": Soak.Run(results, args.Length > 2 ? int.Parse(args[2]) : 2000); break;
     default:
-        Console.Error.WriteLine("usage: SharpTitan.Benchmarks train|soak [results-folder] [soak-steps]");
+        Console.Error.WriteLine("usage: SharpTitan.Benchmarks train|ac|mp|fsdp|soak [results-folder] [soak-steps]");
         return 2;
 }
 return 0;

@@ -243,7 +243,7 @@ public sealed class Trainer : IDisposable
         long state = _optimizer.ExpAvg.Sum(t => t.numel()) + _optimizer.ExpAvgSq.Sum(t => t.numel());
         long total = _fsdp?.TotalParameters ?? local;
         File.WriteAllText(Path.Combine(folder, $"memory_rank{_world.Rank}.txt"),
-            $"params {local}\ngrads {grads}\noptimizer_state {state}\ntotal_params {total}\nmodel_param_elements {_model.parameters().Sum(t => t.numel())}\n");
+            $"params {local}\ngrads {grads}\noptimizer_state {state}\ntotal_params {total}\nmodel_param_elements {_model.parameters().Sum(t => t.numel())}\npeak_rss_bytes {ProcessMemory.PeakRssBytes()}\n");
         if (_world.Rank != 0) return;
         ResultDump.WriteLosses(folder, results.Select(r => r.Loss));
         ResultDump.WriteParameters(folder, parameters);
