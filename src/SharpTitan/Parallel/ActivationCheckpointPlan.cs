@@ -34,6 +34,8 @@ public sealed record ActivationCheckpointPlan(string Mode, bool[] FullLayers, bo
         }
     }
 
-    public string Describe() => Op ? "activation checkpointing: selective op (matmul and attention outputs kept, cheap ops recomputed)"
+    public string Describe(bool dataParallel = false) => Op && dataParallel
+        ? "activation checkpointing: selective op adds nothing under FSDP (resharding blocks already recompute whole; the others keep their activations)"
+        : Op ? "activation checkpointing: selective op (matmul and attention outputs kept, cheap ops recomputed)"
         : $"activation checkpointing: {Mode} ({FullLayers.Count(x => x)} of {FullLayers.Length} blocks recompute in backward)";
 }

@@ -31,12 +31,11 @@ public static class MixedPrecision
     /// training.mixed_precision_impl: "master_copy" (the model holds bf16 parameters, the optimizer fp32 masters;
     /// see <see cref="MasterCopyPrecision"/>) or "autocast" (libtorch's CPU autocast over fp32 parameters).
     /// </summary>
-    /// <returns>null when the run computes in training.dtype (same dtypes, or data parallel).</returns>
+    /// <returns>null when the run computes in training.dtype (fp32 params, full bf16, or data parallel).</returns>
     public static IMixedPrecision? Apply(Transformer model, TrainingSection training, ScalarType dtype, ScalarType param, bool dataParallel)
     {
-        if (dataParallel || param == dtype) return null;
-        if (dtype != ScalarType.Float32)
-            throw new ConfigException($"training.mixed_precision_param = {training.MixedPrecisionParam} with training.dtype = {training.Dtype}: mixed precision needs float32 master weights");
+        // training.dtype below fp32 is full low-precision training (torchtitan): there are no masters to keep.
+        if (dataParallel || dtype != ScalarType.Float32 || param == ScalarType.Float32) return null;
         return training.MixedPrecisionImpl switch
         {
             "master_copy" => new MasterCopyPrecision(model, param),

@@ -88,7 +88,7 @@ public sealed class Trainer : IDisposable
                 ParseDtype(config.Training.MixedPrecisionParam), p.FsdpOverlap, ac.FullLayers));
         }
         else if (dtype != ScalarType.Float32) _model.to(dtype);
-        if (ac.Any) _log.WriteLine(ac.Describe());
+        if (ac.Any) _log.WriteLine(ac.Describe(dataParallel: _mesh != null));
         _model.train();
 
         var o = config.Optimizer;
