@@ -5,6 +5,9 @@ using static TorchSharp.torch;
 
 namespace SharpTitan.Parallel;
 
+/// <summary>One shard's place: the unit's parameters in its flat buffer, and the flat range [Start, Start + Length) this rank holds.</summary>
+public sealed record FsdpShardLayout(IReadOnlyList<(string Name, long[] Shape, long Offset, long Numel)> Parameters, long Start, long Length);
+
 /// <summary>Settings of the FSDP/HSDP/DDP transform.</summary>
 public sealed record FsdpOptions(string ReshardAfterForward, ScalarType ParamDtype, bool Overlap);
 
@@ -32,6 +35,10 @@ public sealed class FsdpModel : IDisposable
     /// <summary>The tensors the optimizer updates: this rank's fp32 shard of each unit.</summary>
     public IReadOnlyList<Tensor> Shards { get; }
     public long TotalParameters { get; }
+    /// <summary>For each of <see cref="Shards"/>: its parameters' places in the unit's flat buffer and the shard's start.</summary>
+    public IReadOnlyList<FsdpShardLayout> ShardLayouts { get; }
+    /// <summary>False on dp_replicate ranks other than the first: their shards duplicate another rank's.</summary>
+    public bool OwnsShards { get; }
     public long LocalParameters => Shards.Sum(s => s.numel());
 
     /// <summary>Shards an initialized fp32 model (identical on every rank) and takes it over.</summary>
@@ -73,6 +80,8 @@ public sealed class FsdpModel : IDisposable
         if (shard.Size == 1) Array.Fill(_reshard, false); // DDP: nothing to free, so nothing to recompute
         _calls = new BlockCall?[n];
         Shards = units.Select(u => u.Shard).ToList();
+        ShardLayouts = units.Select(u => new FsdpShardLayout(u.Layout.ToList(), u.ShardStart, u.ShardNumel)).ToList();
+        OwnsShards = replicate.Rank == 0;
         for (int i = 0; i < n; i++)
         {
             int layer = i;

@@ -32,6 +32,10 @@ internal sealed class FsdpUnit : IDisposable
     public Tensor Shard { get; }
     public bool IsGathered { get; private set; }
     public IEnumerable<Parameter> Parameters => _entries.Select(e => e.Param);
+    /// <summary>Where each parameter lies in the unit's flat buffer (checkpoints map it to global tensors).</summary>
+    public IEnumerable<(string Name, long[] Shape, long Offset, long Numel)> Layout => _entries.Select(e => (e.Name, e.Shape, e.Offset, e.Numel));
+    /// <summary>The flat index of this rank's first shard element.</summary>
+    public long ShardStart => _shard.Rank * ShardNumel;
 
     /// <param name="parameters">The unit's parameters, already in the compute dtype.</param>
     /// <param name="fullValues">Their full fp32 values, flattened in the same order (identical on every rank).</param>

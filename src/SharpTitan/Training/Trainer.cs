@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using SharpTitan.Checkpoint;
 using SharpTitan.Config;
 using SharpTitan.Data;
 using SharpTitan.Distributed;
@@ -31,6 +32,8 @@ public sealed class Trainer : IDisposable
     private readonly IProcessGroup _world;
     private readonly DeviceMesh? _mesh;
     private readonly FsdpModel? _fsdp;
+    private readonly Checkpointer? _checkpointer;
+    private readonly int _startStep;
 
     public ModelArgs ModelArgs { get; }
     public Transformer Model => _model;
@@ -88,6 +91,14 @@ public sealed class Trainer : IDisposable
         var s = config.LrScheduler;
         _schedule = new LrSchedule(config.Training.Steps, s.WarmupSteps, s.DecayRatio, s.DecayType, s.MinLrFactor);
 
+        ResumePoint? resume = null;
+        if (config.Checkpoint.Enable)
+        {
+            _checkpointer = new Checkpointer(config, _world, _model, _fsdp, _optimizer, _log);
+            resume = _checkpointer.LoadAtStart();
+        }
+        _startStep = resume?.Step ?? 0;
+
         int local = config.Training.LocalBatchSize;
         int dpDegree = _mesh?.DpDegree ?? 1;
         int global = config.Training.GlobalBatchSize == -1 ? local * dpDegree : config.Training.GlobalBatchSize;
@@ -97,7 +108,7 @@ public sealed class Trainer : IDisposable
 
         var text = new TextOptions(config.Training.DatasetTextField, config.Training.DatasetTxtSplit == "blank_lines");
         _loader = DataPipeline.CreateLoader(new DataSpec(config.Training.Dataset, config.Training.DatasetPath, "training", text),
-            tokenizer, config.Training.SeqLen, local, _mesh?.DpRank ?? 0, dpDegree, log: m => _log.WriteLine(m));
+            tokenizer, config.Training.SeqLen, local, _mesh?.DpRank ?? 0, dpDegree, log: m => _log.WriteLine(m), resume: resume?.DataLoader);
         if (config.Validation.Enable) _validator = new Validator(config.Validation, config.Training.SeqLen, text, tokenizer, _log);
 
         Peak = PeakFlops.Resolve(config.Metrics.PeakTflops, _fsdp != null ? ParseDtype(config.Training.MixedPrecisionParam) : dtype, get_num_threads());
@@ -141,19 +152,26 @@ public sealed class Trainer : IDisposable
     public IReadOnlyList<StepResult> Run()
     {
         var results = new List<StepResult>();
-        for (int step = 1; step <= _config.Training.Steps; step++)
+        if (_checkpointer != null && _config.Checkpoint.CreateSeedCheckpoint)
+        {
+            _checkpointer.SaveSeed();
+            return results;
+        }
+        for (int step = _startStep + 1; step <= _config.Training.Steps; step++)
         {
             _recorder.BeginStep(step);
             var r = TrainStep(step);
             results.Add(r);
-            if (step == 1) DistributedRuntime.Watchdog?.BeginTraining();
+            if (step == _startStep + 1) DistributedRuntime.Watchdog?.BeginTraining();
             if (step == 1 || step % _config.Metrics.LogFreq == 0 || step == _config.Training.Steps)
                 _recorder.Log(_meter.Snapshot(step, _config.Training.Steps, r.Loss, r.GradNorm, r.Lr));
             if (_validator != null && step % _config.Validation.Freq == 0)
                 _recorder.LogValidation(step, _validator.Run(_model, step, _fsdp != null ? _fsdp.Forward : null));
+            _checkpointer?.AfterStep(step, _config.Training.Steps, () => _loader.State);
             _recorder.EndStep(step, TrainingStateBytes);
             if (step % _config.Training.GcFreq == 0) GC.Collect();
         }
+        _checkpointer?.Finish();
         if (_config.Debug.DumpResultsFolder is { } dump) DumpResults(dump, results);
         return results;
     }
@@ -238,6 +256,7 @@ public sealed class Trainer : IDisposable
 
     public void Dispose()
     {
+        _checkpointer?.Dispose();
         _loader.Dispose();
         _recorder.Dispose();
         _optimizer.Dispose();
