@@ -31,7 +31,7 @@ public static class CheckpointReader
         try
         {
             meta = CheckpointMetadata.Read(Path.Combine(stepFolder, CheckpointMetadata.FileName));
-            CheckMatch(stepFolder, meta, expected, prefixes);
+            CheckMatch($"checkpoint {stepFolder}", meta.Tensors.ToDictionary(t => t.Name, t => t.Shape), expected, prefixes);
             var byName = meta.Tensors.ToDictionary(t => t.Name);
             var wanted = targets.Concat((optional ?? []).Where(p => byName.ContainsKey(p.Name))).ToList();
             ReadAll(stepFolder, meta, byName, wanted, staging);
@@ -61,10 +61,10 @@ public static class CheckpointReader
     }
 
     /// <summary>Names what differs between the checkpoint and this model; throws if anything does.</summary>
-    private static void CheckMatch(string folder, CheckpointMetadata meta, IReadOnlyDictionary<string, long[]> expected, string[] prefixes)
+    public static void CheckMatch(string source, IReadOnlyDictionary<string, long[]> stored, IReadOnlyDictionary<string, long[]> expected, string[] prefixes)
     {
         bool Relevant(string n) => prefixes.Any(n.StartsWith);
-        var saved = meta.Tensors.Where(t => Relevant(t.Name)).ToDictionary(t => t.Name, t => t.Shape);
+        var saved = stored.Where(t => Relevant(t.Key)).ToDictionary(t => t.Key, t => t.Value);
         var problems = new List<string>();
         foreach (var (name, shape) in expected.Where(e => Relevant(e.Key)).OrderBy(e => e.Key, StringComparer.Ordinal))
         {
@@ -75,8 +75,35 @@ public static class CheckpointReader
             problems.Add($"{name} is in the checkpoint but not in this model");
         if (problems.Count == 0) return;
         const int Shown = 8;
-        throw new InvalidDataException($"checkpoint {folder} does not match this model config: {problems.Count} tensor(s) differ: " +
+        throw new InvalidDataException($"{source} does not match this model config: {problems.Count} tensor(s) differ: " +
             string.Join("; ", problems.Take(Shown)) + (problems.Count > Shown ? $"; ... and {problems.Count - Shown} more" : ""));
+    }
+
+    /// <summary>Every model tensor of a checkpoint, whole, in its stored dtype, by name without the "model." prefix.</summary>
+    public static Dictionary<string, Tensor> ReadModel(string stepFolder)
+    {
+        var meta = CheckpointMetadata.Read(Path.Combine(stepFolder, CheckpointMetadata.FileName));
+        var result = new Dictionary<string, Tensor>();
+        var pieces = new List<StatePiece>();
+        using (var scope = NewDisposeScope())
+        {
+            foreach (var t in meta.Tensors.Where(t => t.Name.StartsWith(TrainingState.Model)))
+            {
+                var value = empty(t.Shape, Dtypes.Parse(t.Dtype, $"{stepFolder} ({t.Name})")).DetachFromDisposeScope();
+                result[t.Name[TrainingState.Model.Length..]] = value;
+                pieces.Add(TrainingState.Whole(t.Name, value));
+            }
+            try
+            {
+                Load(stepFolder, meta.Tensors.ToDictionary(t => t.Name, t => t.Shape), [TrainingState.Model], pieces, new SingleProcessGroup());
+            }
+            catch
+            {
+                foreach (var v in result.Values) v.Dispose();
+                throw;
+            }
+        }
+        return result;
     }
 
     /// <summary>A tensor's chunks must cover its elements exactly once.</summary>

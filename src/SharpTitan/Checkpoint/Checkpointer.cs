@@ -1,7 +1,9 @@
 using System.Diagnostics;
+using SharpTitan.Checkpoint.HuggingFace;
 using SharpTitan.Config;
 using SharpTitan.Data;
 using SharpTitan.Distributed;
+using SharpTitan.Models.Llama3;
 using SharpTitan.Parallel;
 using SharpTitan.Training;
 using static TorchSharp.torch;
@@ -23,7 +25,7 @@ public sealed class Checkpointer : IDisposable
     private readonly JobConfig _config;
     private readonly CheckpointSection _c;
     private readonly IProcessGroup _world;
-    private readonly nn.Module _model;
+    private readonly Transformer _model;
     private readonly FsdpModel? _fsdp;
     private readonly AdamW _optimizer;
     private readonly TextWriter _log;
@@ -34,7 +36,7 @@ public sealed class Checkpointer : IDisposable
     /// <summary>Seconds the training loop was stopped by each save (the whole save when synchronous).</summary>
     public List<double> Stalls { get; } = [];
 
-    public Checkpointer(JobConfig config, IProcessGroup world, nn.Module model, FsdpModel? fsdp, AdamW optimizer, TextWriter log)
+    public Checkpointer(JobConfig config, IProcessGroup world, Transformer model, FsdpModel? fsdp, AdamW optimizer, TextWriter log)
     {
         (_config, _c, _world, _model, _fsdp, _optimizer, _log) = (config, config.Checkpoint, world, model, fsdp, optimizer, log);
         foreach (var key in _c.ExcludeFromLoading)
@@ -57,7 +59,11 @@ public sealed class Checkpointer : IDisposable
         }
         if (_c.InitialLoadPath is { } initial)
         {
-            if (_c.InitialLoadInHf) throw new ConfigException("checkpoint.initial_load_in_hf: Hugging Face import is not built yet");
+            if (_c.InitialLoadInHf)
+            {
+                LoadHf(initial);
+                return new ResumePoint(0, null);
+            }
             var folder = CheckpointFolder.ResolveUserPath(initial);
             if (!_c.InitialLoadModelOnly) return LoadFull(folder);
             LoadModel(folder);
@@ -97,6 +103,20 @@ public sealed class Checkpointer : IDisposable
         var targets = TrainingState.Pieces(_model, _fsdp, null, withOptimizer: false);
         CheckpointReader.Load(folder, GlobalShapes(false), [TrainingState.Model], targets, _world);
         _log.WriteLine($"checkpoint: initial weights loaded from {folder}");
+    }
+
+    /// <summary>checkpoint.initial_load_in_hf: weights from a Hugging Face Llama folder (every rank reads the files).</summary>
+    private void LoadHf(string folder)
+    {
+        var sw = Stopwatch.StartNew();
+        using var scope = NewDisposeScope();
+        var full = HfCheckpoint.Import(folder, _model.Args);
+        CheckpointReader.CheckMatch($"Hugging Face model {folder}", full.ToDictionary(kv => TrainingState.Model + kv.Key, kv => kv.Value.shape),
+            GlobalShapes(false), [TrainingState.Model]);
+        using (no_grad())
+            foreach (var p in TrainingState.Pieces(_model, _fsdp, null, withOptimizer: false))
+                p.Slice().copy_(full[p.Name[TrainingState.Model.Length..]].reshape(-1).narrow(0, p.GlobalStart, p.Count));
+        _log.WriteLine($"checkpoint: initial weights loaded from Hugging Face {folder} in {sw.Elapsed.TotalSeconds:F2} s");
     }
 
     /// <summary>Every global tensor of this job by name (full shapes), whichever ranks hold it.</summary>

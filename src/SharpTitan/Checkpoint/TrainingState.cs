@@ -46,6 +46,28 @@ public static class TrainingState
         return pieces;
     }
 
+    /// <summary>The parameter shapes of a Llama 3 model with these args, by torchtitan name (nothing allocated).</summary>
+    public static Dictionary<string, long[]> ParameterShapes(Models.Llama3.ModelArgs a)
+    {
+        long d = a.Dim, q = (long)a.NHeads * a.HeadDim, kv = (long)a.KvHeads * a.HeadDim, f = a.FfnHiddenDim, v = a.VocabSize;
+        var shapes = new Dictionary<string, long[]> { ["tok_embeddings.weight"] = [v, d], ["norm.weight"] = [d] };
+        if (!a.TieEmbeddings) shapes["output.weight"] = [v, d];
+        for (int i = 0; i < a.NLayers; i++)
+        {
+            var b = $"layers.{i}.";
+            shapes[b + "attention.wq.weight"] = [q, d];
+            shapes[b + "attention.wk.weight"] = [kv, d];
+            shapes[b + "attention.wv.weight"] = [kv, d];
+            shapes[b + "attention.wo.weight"] = [d, q];
+            shapes[b + "feed_forward.w1.weight"] = [f, d];
+            shapes[b + "feed_forward.w2.weight"] = [d, f];
+            shapes[b + "feed_forward.w3.weight"] = [f, d];
+            shapes[b + "attention_norm.weight"] = [d];
+            shapes[b + "ffn_norm.weight"] = [d];
+        }
+        return shapes;
+    }
+
     /// <summary>A whole tensor as one piece (a flat view of it; the tensor must be contiguous).</summary>
     public static StatePiece Whole(string name, Tensor t)
     {
