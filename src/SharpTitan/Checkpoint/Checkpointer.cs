@@ -35,6 +35,10 @@ public sealed class Checkpointer : IDisposable
     public string Root { get; }
     /// <summary>Seconds the training loop was stopped by each save (the whole save when synchronous).</summary>
     public List<double> Stalls { get; } = [];
+    /// <summary>Of each stall, the seconds spent waiting for the previous background save to finish.</summary>
+    public List<double> Waits { get; } = [];
+    /// <summary>Seconds the start-up load took (0 when nothing was loaded).</summary>
+    public double LoadSeconds { get; private set; }
 
     public Checkpointer(JobConfig config, IProcessGroup world, Transformer model, FsdpModel? fsdp, AdamW optimizer, TextWriter log)
     {
@@ -92,6 +96,7 @@ public sealed class Checkpointer : IDisposable
         if (withOptimizer) _optimizer.StepCount = meta.OptimizerStep;
         int step = meta.ModelOnly || Excluded("train_state") ? 0 : meta.Step;
         var loader = meta.DataLoader != null && step > 0 && !Excluded("dataloader") ? DataLoaderState.FromJson(meta.DataLoader, $"{folder} data loader state") : null;
+        LoadSeconds = sw.Elapsed.TotalSeconds;
         _log.WriteLine($"checkpoint: loaded {folder} ({(meta.ModelOnly ? "model only" : withOptimizer ? "model, optimizer" : "model")}" +
                        $"{(loader != null ? ", data loader" : "")}; saved by {meta.WorldSize} rank(s)) in {sw.Elapsed.TotalSeconds:F2} s; resuming after step {step}");
         return new ResumePoint(step, loader);
@@ -153,6 +158,7 @@ public sealed class Checkpointer : IDisposable
     {
         var sw = Stopwatch.StartNew();
         WaitPending();
+        Waits.Add(sw.Elapsed.TotalSeconds);
         var exportDtype = modelOnly ? Dtypes.Parse(_c.ExportDtype, "checkpoint.export_dtype") : (ScalarType?)null;
         var info = new SaveInfo(step, modelOnly, _optimizer.StepCount, loader, ConfigPrinter.ToToml(_config));
         bool background = _c.AsyncMode == "async";

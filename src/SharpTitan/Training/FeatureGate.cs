@@ -11,6 +11,7 @@ public static class FeatureGate
     public static void RequireBuilt(JobConfig c)
     {
         void No(bool asked, string what) { if (asked) throw new ConfigException($"{what} is not built yet in SharpTitan"); }
+        No(c.Checkpoint.Enable && c.Checkpoint.LastSaveInHf, "checkpoint.last_save_in_hf (use `sharptitan convert --to hf` on the last step)");
         No(c.ActivationCheckpoint.Mode != "none", $"activation_checkpoint.mode = \"{c.ActivationCheckpoint.Mode}\" (set it to \"none\"): activation checkpointing");
         No(c.Model.Converters.Length > 0, "model.converters (float8)");
         No(c.Compile.Enable, "compile.enable");

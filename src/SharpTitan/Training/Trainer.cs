@@ -42,6 +42,9 @@ public sealed class Trainer : IDisposable
     /// <summary>The FSDP/HSDP/DDP wrapper when data parallelism spans several ranks, else null.</summary>
     public FsdpModel? Fsdp => _fsdp;
 
+    /// <summary>Saves and loads checkpoints when checkpoint.enable, else null.</summary>
+    public Checkpointer? Checkpointer => _checkpointer;
+
     /// <param name="modelArgs">A model shape other than the configured flavor's (benchmarks, experiments).</param>
     /// <param name="world">The ranks of the job; null = <see cref="DistributedRuntime.Initialize"/> (one process without mpirun).</param>
     public Trainer(JobConfig config, TextWriter? log = null, ModelArgs? modelArgs = null, IProcessGroup? world = null)

@@ -50,4 +50,18 @@ public class CheckpointResumeTests
         // Four ranks wrote four shard files; the metadata splits e.g. the embedding across them.
         Assert.Equal(4, Directory.GetFiles(Step(four, 5), "shard-*.bin").Length);
     }
+
+    [Fact]
+    public void Fsdp2AsyncSaveWritesTheSameShardsAsSyncSave()
+    {
+        var sync = Train(2, 10);
+        var background = Train(2, 10, null, "--checkpoint.async_mode", "async");
+        foreach (int step in new[] { 5, 10 })
+        {
+            var a = SharpTitan.Checkpoint.CheckpointMetadata.Read(Path.Combine(Step(sync, step), "metadata.json"));
+            var b = SharpTitan.Checkpoint.CheckpointMetadata.Read(Path.Combine(Step(background, step), "metadata.json"));
+            Assert.Equal(a.Files.Where(f => f.Name.StartsWith("shard-")), b.Files.Where(f => f.Name.StartsWith("shard-")));
+        }
+        Assert.Equal(Losses(sync), Losses(background));
+    }
 }
