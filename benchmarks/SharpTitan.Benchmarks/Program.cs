@@ -8,10 +8,11 @@ switch (which)
 {
     case "train": TrainThroughput.Run(results); break;
     case "train-case": TrainThroughput.RunCase(System.Text.Json.JsonSerializer.Deserialize<TrainThroughput.Case>(args[1])!); break;
+    case "data": return DataPipelineBench.Run(args.Length > 2 ? int.Parse(args[2]) : 4);
     case "checkpoint": CheckpointBench.Run(results); break;
     case "soak": Soak.Run(results, args.Length > 2 ? int.Parse(args[2]) : 2000); break;
     default:
-        Console.Error.WriteLine("usage: SharpTitan.Benchmarks train|soak|checkpoint [results-folder] [soak-steps]");
+        Console.Error.WriteLine("usage: SharpTitan.Benchmarks train|data|soak|checkpoint [results-folder] [soak-steps | data-train-steps]");
         return 2;
 }
 return 0;
