@@ -9,6 +9,18 @@ namespace SharpTitan.Parallel;
 /// </summary>
 public static class TpComm
 {
+    private static long _ticks;
+
+    /// <summary>Wall time this process has spent inside TP collectives (for the share of step time in TP communication).</summary>
+    public static TimeSpan Elapsed => TimeSpan.FromTicks(Interlocked.Read(ref _ticks));
+
+    private static void Time(Action collective)
+    {
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        collective();
+        Interlocked.Add(ref _ticks, System.Diagnostics.Stopwatch.GetElapsedTime(start).Ticks);
+    }
+
     /// <summary>
     /// Concatenates every rank's <paramref name="x"/> along <paramref name="dim"/> (rank order). With
     /// <paramref name="fullSize"/>, the blocks are uneven (see <see cref="Block"/>): each is padded for the
@@ -30,7 +42,7 @@ public static class TpComm
             }
         }
         var buffer = empty([group.Size, .. input.shape], x.dtype);
-        group.AllGather(buffer, input);
+        Time(() => group.AllGather(buffer, input));
         // [tp, ..., n, ...] -> [..., tp, n, ...] -> [..., tp * n, ...]
         var result = buffer.movedim([0L], [dim]).flatten(dim, dim + 1);
         result = (fullSize >= 0 ? result.narrow(dim, 0, fullSize) : result).contiguous();
@@ -50,7 +62,7 @@ public static class TpComm
         // [..., tp * n, ...] -> [tp, ..., n, ...]: rank r's block first in r-major order.
         var input = x.reshape([.. shape]).movedim([dim], [0L]).contiguous();
         var output = empty(input.shape.Skip(1).ToArray(), x.dtype);
-        group.ReduceScatter(output, input);
+        Time(() => group.ReduceScatter(output, input));
         return output.MoveToOuterDisposeScope();
     }
 
@@ -58,7 +70,7 @@ public static class TpComm
     public static Tensor AllReduce(Tensor x, IProcessGroup group)
     {
         var result = x.contiguous().clone();
-        group.AllReduce(result);
+        Time(() => group.AllReduce(result));
         return result;
     }
 

@@ -152,6 +152,8 @@ public sealed class Trainer : IDisposable
     public IReadOnlyList<StepResult> Run()
     {
         var results = new List<StepResult>();
+        var clock = Stopwatch.StartNew();
+        var tpCommAtStart = TpComm.Elapsed;
         for (int step = 1; step <= _config.Training.Steps; step++)
         {
             _recorder.BeginStep(step);
@@ -164,6 +166,12 @@ public sealed class Trainer : IDisposable
                 _recorder.LogValidation(step, _validator.Run(_model, step, EvaluationForward()));
             _recorder.EndStep(step, TrainingStateBytes);
             if (step % _config.Training.GcFreq == 0) GC.Collect();
+        }
+        if (_tp != null)
+        {
+            double comm = (TpComm.Elapsed - tpCommAtStart).TotalSeconds;
+            _log.WriteLine($"tensor parallel: {comm:F2} s of {clock.Elapsed.TotalSeconds:F2} s in TP collectives over {results.Count} steps " +
+                           $"({100 * comm / Math.Max(1e-9, clock.Elapsed.TotalSeconds):F1}%)");
         }
         if (_config.Debug.DumpResultsFolder is { } dump) DumpResults(dump, results);
         return results;
