@@ -9,7 +9,9 @@ namespace SharpTitan.Parallel;
 public sealed record FsdpShardLayout(IReadOnlyList<(string Name, long[] Shape, long Offset, long Numel)> Parameters, long Start, long Length);
 
 /// <summary>Settings of the FSDP/HSDP/DDP transform.</summary>
-public sealed record FsdpOptions(string ReshardAfterForward, ScalarType ParamDtype, bool Overlap);
+/// <param name="BeforeReduce">Called with each parameter's name and flat gradient before the reduce-scatter
+/// (tensor parallel sums sequence-parallel norm gradients over its group there).</param>
+public sealed record FsdpOptions(string ReshardAfterForward, ScalarType ParamDtype, bool Overlap, Action<string, Tensor>? BeforeReduce = null);
 
 /// <summary>
 /// FSDP applied to a plain <see cref="Transformer"/> (FSDP2's layout): each TransformerBlock is one unit and
@@ -71,7 +73,7 @@ public sealed class FsdpModel : IDisposable
         if (options.ParamDtype != ScalarType.Float32) model.to(options.ParamDtype);
         var current = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         var units = groups.Select((g, i) => new FsdpUnit(g.Unit, g.Names.Select(x => (x, current[x])).ToList(), values[i],
-            shard, replicate, options.ParamDtype, options.Overlap)).ToList();
+            shard, replicate, options.ParamDtype, options.Overlap, options.BeforeReduce)).ToList();
         foreach (var v in values) v.Dispose();
         TotalParameters = units.Sum(u => u.Numel);
         _root = units[0];
@@ -200,6 +202,14 @@ public sealed class FsdpModel : IDisposable
         var gradInput = grads[0].DetachFromDisposeScope();
         _lastGradInput = gradInput;
         return gradInput;
+    }
+
+    /// <summary>Each parameter's gradient slice in this rank's shards (after <see cref="FinishBackward"/>).</summary>
+    public IEnumerable<(string Name, Tensor Grad)> ShardGradients()
+    {
+        foreach (var u in new[] { _root }.Concat(_blocks))
+            if (u.Shard.grad is { } g)
+                foreach (var (name, start, count) in u.ShardSegments()) yield return (name, g.narrow(0, start, count));
     }
 
     /// <summary>Every parameter's full fp32 value by torchtitan name (collective: all ranks must call).</summary>

@@ -34,6 +34,7 @@ public sealed class Trainer : IDisposable
     private readonly FsdpModel? _fsdp;
     private readonly Checkpointer? _checkpointer;
     private readonly int _startStep;
+    private readonly TensorParallel? _tp;
 
     public ModelArgs ModelArgs { get; }
     public Transformer Model => _model;
@@ -41,6 +42,8 @@ public sealed class Trainer : IDisposable
 
     /// <summary>The FSDP/HSDP/DDP wrapper when data parallelism spans several ranks, else null.</summary>
     public FsdpModel? Fsdp => _fsdp;
+    /// <summary>The tensor-parallel transform when tensor_parallel_degree > 1, else null.</summary>
+    public TensorParallel? TensorParallel => _tp;
 
     /// <summary>Saves and loads checkpoints when checkpoint.enable, else null.</summary>
     public Checkpointer? Checkpointer => _checkpointer;
@@ -62,7 +65,7 @@ public sealed class Trainer : IDisposable
             watchdog.InitTimeout = TimeSpan.FromSeconds(config.Comm.InitTimeoutSeconds);
             watchdog.TrainTimeout = TimeSpan.FromSeconds(config.Comm.TrainTimeoutSeconds);
         }
-        if (dims.DpEnabled) _mesh = new DeviceMesh(dims, _world);
+        if (dims.DpEnabled || dims.TpEnabled) _mesh = new DeviceMesh(dims, _world);
 
         long seed = config.Debug.Seed ?? Random.Shared.Next();
         manual_seed(seed);
@@ -77,13 +80,16 @@ public sealed class Trainer : IDisposable
         };
         var dtype = ParseDtype(config.Training.Dtype);
         _model = new Transformer(ModelArgs);
-        _model.InitWeights(); // same seed on every rank: identical full weights, which FSDP then shards
-        if (_mesh != null)
+        _model.InitWeights(); // same seed on every rank: identical full weights, which TP and FSDP then shard
+        var tpOptions = new TensorParallelOptions(p.EnableSequenceParallel, !p.DisableLossParallel, p.EnableAsyncTensorParallel);
+        TensorParallel.Validate(ModelArgs, dims.Tp, tpOptions, config.Training.SeqLen);
+        if (dims.TpEnabled) _tp = new TensorParallel(_model, _mesh!.Tp, tpOptions); // torchtitan's order: TP, then FSDP
+        if (dims.DpEnabled)
         {
             if (dtype != ScalarType.Float32)
                 throw new ConfigException($"training.dtype = {config.Training.Dtype} with data parallelism: FSDP keeps float32 shards; set training.mixed_precision_param for the compute dtype");
             _fsdp = new FsdpModel(_model, _mesh, new FsdpOptions(p.FsdpReshardAfterForward,
-                ParseDtype(config.Training.MixedPrecisionParam), p.FsdpOverlap));
+                ParseDtype(config.Training.MixedPrecisionParam), p.FsdpOverlap, _tp != null ? _tp.ReducePartialGradient : null));
         }
         else if (dtype != ScalarType.Float32) _model.to(dtype);
         _model.train();
@@ -129,9 +135,12 @@ public sealed class Trainer : IDisposable
                        $"{a.FlopsPerToken(_config.Training.SeqLen):E3} FLOPs per token at seq_len {_config.Training.SeqLen}");
         _log.WriteLine($"training: {PeakFlops.Name(dtype)}, {get_num_threads()} torch thread(s), local batch {_config.Training.LocalBatchSize}, " +
                        $"global batch {global} ({_accumulationSteps} micro-step(s)), {_config.Training.Steps} steps, seed {seed}");
-        if (_mesh != null)
+        if (_tp != null)
+            _log.WriteLine($"tensor parallel: degree {_tp.Group.Size}, sequence parallel {OnOff(_tp.Options.SequenceParallel)}, " +
+                           $"loss parallel {OnOff(_tp.Options.LossParallel)}, async {OnOff(_tp.Options.AsyncTp)}");
+        if (_fsdp != null)
         {
-            _log.WriteLine($"parallelism: {_mesh.Dims}, dp rank {_mesh.DpRank} of {_mesh.DpDegree}, fsdp_reshard_after_forward = " +
+            _log.WriteLine($"parallelism: {_mesh!.Dims}, dp rank {_mesh.DpRank} of {_mesh.DpDegree}, fsdp_reshard_after_forward = " +
                            $"{_config.Parallelism.FsdpReshardAfterForward}, overlap {(_config.Parallelism.FsdpOverlap ? "on" : "off")}, " +
                            $"params in {_config.Training.MixedPrecisionParam}, reduce in {_config.Training.MixedPrecisionReduce}");
             _log.WriteLine(_fsdp!.MemorySummary());
@@ -143,6 +152,8 @@ public sealed class Trainer : IDisposable
         if (_recorder.TensorBoard != null) _log.WriteLine($"tensorboard: {_recorder.TensorBoard.RunFolder}");
         if (_recorder.MetricsFile != null) _log.WriteLine($"metrics: {_recorder.MetricsFile}");
     }
+
+    private static string OnOff(bool on) => on ? "on" : "off";
 
     public static ScalarType ParseDtype(string name) => name switch
     {
@@ -160,6 +171,8 @@ public sealed class Trainer : IDisposable
             _checkpointer.SaveSeed();
             return results;
         }
+        var clock = Stopwatch.StartNew();
+        var tpCommAtStart = TpComm.Elapsed;
         for (int step = _startStep + 1; step <= _config.Training.Steps; step++)
         {
             _recorder.BeginStep(step);
@@ -169,14 +182,29 @@ public sealed class Trainer : IDisposable
             if (step == 1 || step % _config.Metrics.LogFreq == 0 || step == _config.Training.Steps)
                 _recorder.Log(_meter.Snapshot(step, _config.Training.Steps, r.Loss, r.GradNorm, r.Lr));
             if (_validator != null && step % _config.Validation.Freq == 0)
-                _recorder.LogValidation(step, _validator.Run(_model, step, _fsdp != null ? _fsdp.Forward : null));
+                _recorder.LogValidation(step, _validator.Run(_model, step, EvaluationForward()));
             _checkpointer?.AfterStep(step, _config.Training.Steps, () => _loader.State);
             _recorder.EndStep(step, TrainingStateBytes);
             if (step % _config.Training.GcFreq == 0) GC.Collect();
         }
         _checkpointer?.Finish();
+        if (_tp != null)
+        {
+            double comm = (TpComm.Elapsed - tpCommAtStart).TotalSeconds;
+            _log.WriteLine($"tensor parallel: {comm:F2} s of {clock.Elapsed.TotalSeconds:F2} s in TP collectives over {results.Count} steps " +
+                           $"({100 * comm / Math.Max(1e-9, clock.Elapsed.TotalSeconds):F1}%)");
+        }
         if (_config.Debug.DumpResultsFolder is { } dump) DumpResults(dump, results);
         return results;
+    }
+
+    // Validation needs full logits: FSDP gathers parameters, loss-parallel TP gathers the vocabulary shards.
+    private Func<Tensor, Tensor>? EvaluationForward()
+    {
+        Func<Tensor, Tensor>? forward = _fsdp != null ? _fsdp.Forward : null;
+        if (_tp == null) return forward;
+        var run = forward ?? _model.forward;
+        return tokens => { using var logits = run(tokens); return _tp.GatherLogits(logits); };
     }
 
     public StepResult TrainStep(int step)
@@ -200,7 +228,9 @@ public sealed class Trainer : IDisposable
             using (Tracer.Begin("forward"))
             {
                 var logits = _fsdp != null ? _fsdp.Forward(inputs) : _model.forward(inputs);
-                loss = F.cross_entropy(logits.flatten(0, 1).to(ScalarType.Float32), labels) / _accumulationSteps;
+                loss = (_tp is { Options.LossParallel: true }
+                    ? LossParallel.CrossEntropy(logits.flatten(0, 1), labels, _tp.Group, _tp.VocabStart)
+                    : F.cross_entropy(logits.flatten(0, 1).to(ScalarType.Float32), labels)) / _accumulationSteps;
             }
             using (Tracer.Begin("backward"))
             {
@@ -212,14 +242,31 @@ public sealed class Trainer : IDisposable
         }
         // Loss: the average over dp ranks (equal token counts). Norm: every shard element counted once, so the
         // sum of squares is summed over the shard group only (dp_replicate ranks hold the same shards).
-        if (_mesh != null) lossSum = AllReduceScalar(_mesh.Dp, lossSum, ReduceOp.Avg);
-        Func<double, double>? sumShards = _mesh != null ? x => AllReduceScalar(_mesh.DpShardCp, x, ReduceOp.Sum) : null;
+        if (_fsdp != null) lossSum = AllReduceScalar(_mesh!.Dp, lossSum, ReduceOp.Avg);
+        Func<double, double>? sumShards = _fsdp != null ? x => AllReduceScalar(_mesh!.DpShardCp, x, ReduceOp.Sum) : null;
         double gradNorm;
-        using (Tracer.Begin("clip_grad_norm")) gradNorm = GradientClipping.ClipByGlobalNorm(_optimizer.Parameters, _config.Training.MaxNorm, sumShards);
+        using (Tracer.Begin("clip_grad_norm"))
+            gradNorm = _tp == null ? GradientClipping.ClipByGlobalNorm(_optimizer.Parameters, _config.Training.MaxNorm, sumShards)
+                : GradientClipping.ClipToGlobalSumOfSquares(_optimizer.Parameters, _config.Training.MaxNorm, TpSumOfSquares(sumShards));
         if (!double.IsFinite(lossSum)) throw new TrainingDivergedException($"step {step}: the loss is {lossSum} (not finite); stopping");
         if (!double.IsFinite(gradNorm)) throw new TrainingDivergedException($"step {step}: the gradient norm is {gradNorm} (not finite); stopping");
         using (Tracer.Begin("optimizer")) _optimizer.Step();
         return new StepResult(step, lossSum, gradNorm, lr);
+    }
+
+    /// <summary>
+    /// The squared global gradient norm with TP-sharded parameters: each TP rank's share (replicated norms counted on
+    /// one rank), summed over FSDP shards, then over the TP group. Reduces sequence-parallel norm gradients first
+    /// when FSDP has not (it does so before its reduce-scatter).
+    /// </summary>
+    private double TpSumOfSquares(Func<double, double>? sumShards)
+    {
+        if (_fsdp == null) _tp!.ReducePartialGradients();
+        var grads = _fsdp != null ? _fsdp.ShardGradients()
+            : _model.named_parameters().Where(p => p.parameter.grad is not null).Select(p => (p.name, p.parameter.grad!));
+        double local = _tp!.SumOfSquares(grads);
+        if (sumShards != null) local = sumShards(local);
+        return AllReduceScalar(_tp.Group, local, ReduceOp.Sum);
     }
 
     /// <summary>Bytes of parameters, their gradients and the optimizer state (what a memory snapshot reports).</summary>
@@ -244,6 +291,7 @@ public sealed class Trainer : IDisposable
     {
         using var scope = NewDisposeScope();
         var parameters = _fsdp != null ? _fsdp.FullParameters().ToList() : _model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList();
+        if (_tp != null) parameters = parameters.Select(p => (p.Item1, _tp.FullValue(p.Item1, p.Item2))).ToList(); // collective over TP
         Directory.CreateDirectory(folder);
         long local = _optimizer.Parameters.Sum(t => t.numel());
         long grads = _optimizer.Parameters.Sum(t => t.grad is { } g ? g.numel() : 0);
@@ -254,7 +302,7 @@ public sealed class Trainer : IDisposable
         if (_world.Rank != 0) return;
         ResultDump.WriteLosses(folder, results.Select(r => r.Loss));
         ResultDump.WriteParameters(folder, parameters);
-        foreach (var (_, v) in parameters) if (_fsdp != null) v.Dispose();
+        foreach (var (_, v) in parameters) if (_fsdp != null || _tp != null) v.Dispose();
     }
 
     public void Dispose()
@@ -264,6 +312,7 @@ public sealed class Trainer : IDisposable
         _recorder.Dispose();
         _optimizer.Dispose();
         _fsdp?.Dispose();
+        _tp?.Dispose();
         _model.Dispose();
         _mesh?.Dispose();
     }
