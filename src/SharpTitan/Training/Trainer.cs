@@ -183,7 +183,7 @@ public sealed class Trainer : IDisposable
                 _recorder.Log(_meter.Snapshot(step, _config.Training.Steps, r.Loss, r.GradNorm, r.Lr));
             if (_validator != null && step % _config.Validation.Freq == 0)
                 _recorder.LogValidation(step, _validator.Run(_model, step, EvaluationForward()));
-            _checkpointer?.AfterStep(step, _config.Training.Steps, () => _loader.State);
+            using (Tracer.Begin("checkpoint")) _checkpointer?.AfterStep(step, _config.Training.Steps, () => _loader.State);
             _recorder.EndStep(step, TrainingStateBytes);
             if (step % _config.Training.GcFreq == 0) GC.Collect();
         }
