@@ -1,3 +1,4 @@
+using SharpTitan.Metrics;
 using SharpTitan.Distributed;
 using static TorchSharp.torch;
 
@@ -34,10 +35,10 @@ public sealed class CheckpointWriter(string root, IProcessGroup world, int keepL
     }
 
     /// <summary>Writes this rank's shard file and manifest (the data: contiguous CPU tensors, one per piece).</summary>
-    public void WriteRank(string temp, IReadOnlyList<(StatePiece Piece, Tensor Data)> data)
+    public void WriteRank(string temp, IReadOnlyList<(StatePiece Piece, Tensor Data)> data, ProgressBar? progress = null)
     {
         int rank = world.Rank;
-        var (file, chunks) = ShardFile.Write(Path.Combine(temp, $"shard-{rank}.bin"), data);
+        var (file, chunks) = ShardFile.Write(Path.Combine(temp, $"shard-{rank}.bin"), data, progress);
         var manifest = System.Text.Json.JsonSerializer.Serialize(new RankManifest(rank, file, chunks), CheckpointMetadata.Json);
         var path = Path.Combine(temp, $"shard-{rank}.json");
         ShardFile.WriteText(path + ".part", manifest);

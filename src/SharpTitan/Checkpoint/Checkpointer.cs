@@ -1,3 +1,4 @@
+using SharpTitan.Metrics;
 using System.Diagnostics;
 using SharpTitan.Checkpoint.HuggingFace;
 using SharpTitan.Config;
@@ -177,11 +178,15 @@ public sealed class Checkpointer : IDisposable
                 data.Add((p, d.DetachFromDisposeScope()));
             }
         }
+        // A progress line for synchronous saves on rank 0 at a terminal (a background save would cut into the metrics lines).
+        var progress = !background && _world.Rank == 0
+            ? ProgressBar.ForConsole($"checkpoint step-{step}", data.Sum(d => d.Item2.numel() * d.Item2.ElementSize))
+            : null;
         void Write()
         {
             try
             {
-                _writer.WriteRank(temp, data);
+                _writer.WriteRank(temp, data, progress);
                 if (_world.Rank == 0) _writer.Complete(temp, info);
             }
             finally { foreach (var (_, d) in data) d.Dispose(); }

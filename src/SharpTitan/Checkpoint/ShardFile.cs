@@ -1,3 +1,4 @@
+using SharpTitan.Metrics;
 using System.Security.Cryptography;
 using SharpTitan.Native;
 using static TorchSharp.torch;
@@ -15,7 +16,8 @@ public static class ShardFile
     private const int Block = 16 << 20;
 
     /// <summary>Writes the pieces (contiguous CPU tensors, in order) to path; returns the file entry and chunks.</summary>
-    public static (FileEntry File, List<RankChunk> Chunks) Write(string path, IReadOnlyList<(StatePiece Piece, Tensor Data)> pieces)
+    public static (FileEntry File, List<RankChunk> Chunks) Write(string path, IReadOnlyList<(StatePiece Piece, Tensor Data)> pieces,
+        ProgressBar? progress = null)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var chunks = new List<RankChunk>();
@@ -27,16 +29,17 @@ public static class ShardFile
             foreach (var (piece, data) in pieces)
             {
                 long bytes = data.numel() * Dtypes.Size(data.dtype);
-                WriteBytes(fs, hash, data, bytes);
+                WriteBytes(fs, hash, data, bytes, progress);
                 chunks.Add(new RankChunk(piece.Name, Dtypes.Name(data.dtype), piece.GlobalShape, piece.GlobalStart, piece.Count, offset));
                 offset += bytes;
             }
             fs.Flush(flushToDisk: true);
         }
+        progress?.Finish();
         return (new FileEntry(Path.GetFileName(path), new FileInfo(path).Length, Convert.ToHexStringLower(hash.GetHashAndReset())), chunks);
     }
 
-    private static unsafe void WriteBytes(FileStream fs, IncrementalHash hash, Tensor data, long bytes)
+    private static unsafe void WriteBytes(FileStream fs, IncrementalHash hash, Tensor data, long bytes, ProgressBar? progress)
     {
         if (!data.is_contiguous()) throw new ArgumentException("shard data must be contiguous");
         byte* p = (byte*)TensorMemory.DataPointer(data);
@@ -45,6 +48,7 @@ public static class ShardFile
             var span = new ReadOnlySpan<byte>(p + done, (int)Math.Min(Block, bytes - done));
             hash.AppendData(span);
             fs.Write(span);
+            progress?.Add(span.Length);
         }
     }
 

@@ -1,3 +1,4 @@
+using SharpTitan.Metrics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SharpTitan.Models.Llama3;
@@ -40,9 +41,10 @@ public static class HfCheckpoint
         }
         var written = new List<string>();
         var meta = new Dictionary<string, string> { ["format"] = "pt" };
+        var progress = ProgressBar.ForConsole($"export {Path.GetFileName(Path.GetFullPath(folder))}", total);
         if (shards.Count == 1)
         {
-            Safetensors.Write(Path.Combine(folder, SingleFile), shards[0], meta);
+            Safetensors.Write(Path.Combine(folder, SingleFile), shards[0], meta, progress);
             written.Add(SingleFile);
         }
         else
@@ -51,7 +53,7 @@ public static class HfCheckpoint
             for (int i = 0; i < shards.Count; i++)
             {
                 var file = $"model-{i + 1:D5}-of-{shards.Count:D5}.safetensors";
-                Safetensors.Write(Path.Combine(folder, file), shards[i], meta);
+                Safetensors.Write(Path.Combine(folder, file), shards[i], meta, progress);
                 foreach (var (n, _) in shards[i]) map[n] = file;
                 written.Add(file);
             }
@@ -59,6 +61,7 @@ public static class HfCheckpoint
             File.WriteAllText(Path.Combine(folder, IndexFile), index.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             written.Add(IndexFile);
         }
+        progress.Finish();
         File.WriteAllText(Path.Combine(folder, "config.json"), HfLlama.Config(args, dtype).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         written.Add("config.json");
         return written;

@@ -1,3 +1,4 @@
+using SharpTitan.Metrics;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -28,7 +29,8 @@ public static class Safetensors
     };
 
     /// <summary>Writes tensors (CPU) in the given order.</summary>
-    public static unsafe void Write(string path, IReadOnlyList<(string Name, Tensor Value)> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    public static unsafe void Write(string path, IReadOnlyList<(string Name, Tensor Value)> tensors, IReadOnlyDictionary<string, string>? metadata = null,
+        ProgressBar? progress = null)
     {
         var header = new JsonObject();
         if (metadata != null) header["__metadata__"] = new JsonObject(metadata.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value)));
@@ -60,7 +62,11 @@ public static class Safetensors
                 long bytes = c.numel() * Dtypes.Size(c.dtype);
                 byte* p = (byte*)TensorMemory.DataPointer(c);
                 for (long done = 0; done < bytes; done += 1 << 24)
-                    fs.Write(new ReadOnlySpan<byte>(p + done, (int)Math.Min(1 << 24, bytes - done)));
+                {
+                    int n = (int)Math.Min(1 << 24, bytes - done);
+                    fs.Write(new ReadOnlySpan<byte>(p + done, n));
+                    progress?.Add(n);
+                }
             }
             fs.Flush(flushToDisk: true);
         }
