@@ -10,9 +10,11 @@ switch (which)
     case "train-case": TrainThroughput.RunCase(System.Text.Json.JsonSerializer.Deserialize<TrainThroughput.Case>(args[1])!); break;
     case "ac" or "ac-mmap" or "mp" or "fsdp": AcPrecisionBench.Run(results, which); break;
     case "acmp-case": AcPrecisionBench.RunCase(System.Text.Json.JsonSerializer.Deserialize<AcPrecisionBench.Case>(args[1])!); break;
+    case "data": return DataPipelineBench.Run(args.Length > 2 ? int.Parse(args[2]) : 4);
+    case "checkpoint": CheckpointBench.Run(results); break;
     case "soak": Soak.Run(results, args.Length > 2 ? int.Parse(args[2]) : 2000); break;
     default:
-        Console.Error.WriteLine("usage: SharpTitan.Benchmarks train|ac|mp|fsdp|soak [results-folder] [soak-steps]");
+        Console.Error.WriteLine("usage: SharpTitan.Benchmarks train|data|soak|checkpoint|ac|ac-mmap|mp|fsdp [results-folder] [soak-steps | data-train-steps]");
         return 2;
 }
 return 0;

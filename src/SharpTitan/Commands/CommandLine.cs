@@ -13,6 +13,8 @@ public static class CommandLine
         new PlotCommand(),
         new PrepareDataCommand(),
         new DownloadCommand(),
+        new ConvertCommand(),
+        new GenerateCommand(),
     };
 
     public static int Run(string[] args)

@@ -1,3 +1,4 @@
+using SharpTitan.Metrics;
 using System.Diagnostics;
 
 namespace SharpTitan.Commands;
@@ -18,6 +19,8 @@ public sealed class LaunchCommand : ICommand
             ?? throw new UsageException("mpirun was not found on PATH; install OpenMPI (apt-get install openmpi-bin) or set MPIRUN to its path");
         var flavor = DetectFlavor(mpirun);
         var psi = new ProcessStartInfo(mpirun) { UseShellExecute = false };
+        // mpirun gives ranks a pseudo-terminal, so they cannot see that the launcher's output is redirected.
+        psi.Environment[ConsoleMetricsWriter.ColorVariable] = Console.IsOutputRedirected ? "0" : "1";
         foreach (var a in MpirunArguments(options, flavor, IsRoot(), SelfCommand())) psi.ArgumentList.Add(a);
         using var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {mpirun}");
         process.WaitForExit();
@@ -33,7 +36,7 @@ public sealed class LaunchCommand : ICommand
             if (isRoot) a.Add("--allow-run-as-root");
             // More ranks than cores is normal here (tests, CPU training with few cores); each rank runs its own
             // torch threads, so ranks are not pinned to one core each.
-            a.AddRange(["--oversubscribe", "--bind-to", "none"]);
+            a.AddRange(["--oversubscribe", "--bind-to", "none", "-x", ConsoleMetricsWriter.ColorVariable]);
             if (o.Hostfile != null) a.AddRange(["--hostfile", o.Hostfile]);
             else a.AddRange(["--mca", "btl", "self,vader,tcp", "--mca", "btl_tcp_if_include", "lo", "--mca", "oob_tcp_if_include", "lo"]);
         }

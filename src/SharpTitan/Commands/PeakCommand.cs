@@ -28,11 +28,11 @@ public sealed class PeakCommand : ICommand
         }
         var dtype = Training.Trainer.ParseDtype(dtypeName);
         TorchRuntime.SetThreads(threads);
-        double tflops = PeakFlops.Measure(dtype);
+        double measured = PeakFlops.Measure(dtype);
         string path = PeakFlops.CachePath(dtype, get_num_threads());
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        File.WriteAllText(path, System.Text.Json.JsonSerializer.Serialize(tflops));
-        Console.WriteLine($"peak: {tflops:F3} TFLOP/s ({PeakFlops.Name(dtype)} matmul, {get_num_threads()} thread(s), {PeakFlops.CpuModel()}); cached in {path}");
+        double peak = PeakFlops.Record(path, measured);
+        Console.WriteLine($"measured: {measured:F3} TFLOP/s ({PeakFlops.Name(dtype)} matmul, {get_num_threads()} thread(s), {PeakFlops.CpuModel()}); " +
+                          $"peak used for MFU (best seen): {peak:F3} TFLOP/s, cached in {path}");
         return 0;
     }
 }

@@ -5,8 +5,12 @@ namespace SharpTitan.Metrics;
 /// <summary>The per-step console line (rank 0), coloured on a terminal unless disabled.</summary>
 public sealed class ConsoleMetricsWriter(TextWriter output, bool color)
 {
-    public static bool ShouldColor(bool disabled) => !disabled && !Console.IsOutputRedirected
-                                                     && Environment.GetEnvironmentVariable("NO_COLOR") == null;
+    /// <summary>Set by `sharptitan launch` for its ranks: "1" when the launcher's own output is a terminal.</summary>
+    public const string ColorVariable = "SHARPTITAN_COLOR";
+
+    public static bool ShouldColor(bool disabled) =>
+        !disabled && Environment.GetEnvironmentVariable("NO_COLOR") == null
+                  && (Environment.GetEnvironmentVariable(ColorVariable) is { } launched ? launched == "1" : !Console.IsOutputRedirected);
 
     public void Write(StepMetrics m)
     {

@@ -5,10 +5,16 @@ using static TorchSharp.torch;
 
 namespace SharpTitan.Parallel;
 
+/// <summary>One shard's place: the unit's parameters in its flat buffer, and the flat range [Start, Start + Length) this rank holds.</summary>
+public sealed record FsdpShardLayout(IReadOnlyList<(string Name, long[] Shape, long Offset, long Numel)> Parameters, long Start, long Length);
+
 /// <summary>Settings of the FSDP/HSDP/DDP transform.</summary>
+/// <param name="BeforeReduce">Called with each parameter's name and flat gradient before the reduce-scatter
+/// (tensor parallel sums sequence-parallel norm gradients over its group there).</param>
 /// <param name="Checkpoint">Blocks activation checkpointing recomputes (see <see cref="ActivationCheckpointPlan"/>);
 /// a block recomputes once when it reshards, is checkpointed, or both.</param>
-public sealed record FsdpOptions(string ReshardAfterForward, ScalarType ParamDtype, bool Overlap, bool[]? Checkpoint = null);
+public sealed record FsdpOptions(string ReshardAfterForward, ScalarType ParamDtype, bool Overlap, Action<string, Tensor>? BeforeReduce = null,
+    bool[]? Checkpoint = null);
 
 /// <summary>
 /// FSDP applied to a plain <see cref="Transformer"/> (FSDP2's layout): each TransformerBlock is one unit and
@@ -34,6 +40,10 @@ public sealed class FsdpModel : IBlockOwner, IDisposable
     /// <summary>The tensors the optimizer updates: this rank's fp32 shard of each unit.</summary>
     public IReadOnlyList<Tensor> Shards { get; }
     public long TotalParameters { get; }
+    /// <summary>For each of <see cref="Shards"/>: its parameters' places in the unit's flat buffer and the shard's start.</summary>
+    public IReadOnlyList<FsdpShardLayout> ShardLayouts { get; }
+    /// <summary>False on dp_replicate ranks other than the first: their shards duplicate another rank's.</summary>
+    public bool OwnsShards { get; }
     public long LocalParameters => Shards.Sum(s => s.numel());
 
     /// <summary>Shards an initialized fp32 model (identical on every rank) and takes it over.</summary>
@@ -66,7 +76,7 @@ public sealed class FsdpModel : IBlockOwner, IDisposable
         if (options.ParamDtype != ScalarType.Float32) model.to(options.ParamDtype);
         var current = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         var units = groups.Select((g, i) => new FsdpUnit(g.Unit, g.Names.Select(x => (x, current[x])).ToList(), values[i],
-            shard, replicate, options.ParamDtype, options.Overlap)).ToList();
+            shard, replicate, options.ParamDtype, options.Overlap, options.BeforeReduce)).ToList();
         foreach (var v in values) v.Dispose();
         TotalParameters = units.Sum(u => u.Numel);
         _root = units[0];
@@ -76,6 +86,8 @@ public sealed class FsdpModel : IBlockOwner, IDisposable
         _recompute = _reshard.Select((r, i) => r || (options.Checkpoint?[i] ?? false)).ToArray();
         _calls = new BlockCall?[n];
         Shards = units.Select(u => u.Shard).ToList();
+        ShardLayouts = units.Select(u => new FsdpShardLayout(u.Layout.ToList(), u.ShardStart, u.ShardNumel)).ToList();
+        OwnsShards = replicate.Rank == 0;
         for (int i = 0; i < n; i++)
         {
             int layer = i;
@@ -198,6 +210,14 @@ public sealed class FsdpModel : IBlockOwner, IDisposable
         var gradInput = grads[0].DetachFromDisposeScope();
         _lastGradInput = gradInput;
         return gradInput;
+    }
+
+    /// <summary>Each parameter's gradient slice in this rank's shards (after <see cref="FinishBackward"/>).</summary>
+    public IEnumerable<(string Name, Tensor Grad)> ShardGradients()
+    {
+        foreach (var u in new[] { _root }.Concat(_blocks))
+            if (u.Shard.grad is { } g)
+                foreach (var (name, start, count) in u.ShardSegments()) yield return (name, g.narrow(0, start, count));
     }
 
     /// <summary>Every parameter's full fp32 value by torchtitan name (collective: all ranks must call).</summary>

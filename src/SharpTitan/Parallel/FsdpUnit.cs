@@ -19,6 +19,7 @@ internal sealed class FsdpUnit : IDisposable
     private readonly IProcessGroup _shard, _replicate;
     private readonly ScalarType _computeDtype;
     private readonly bool _async;
+    private readonly Action<string, Tensor>? _beforeReduce;
     private readonly Tensor _empty;
     private Tensor? _gathered, _gatherInput;
     private IWork? _gatherWork;
@@ -32,14 +33,18 @@ internal sealed class FsdpUnit : IDisposable
     public Tensor Shard { get; }
     public bool IsGathered { get; private set; }
     public IEnumerable<Parameter> Parameters => _entries.Select(e => e.Param);
+    /// <summary>Where each parameter lies in the unit's flat buffer (checkpoints map it to global tensors).</summary>
+    public IEnumerable<(string Name, long[] Shape, long Offset, long Numel)> Layout => _entries.Select(e => (e.Name, e.Shape, e.Offset, e.Numel));
+    /// <summary>The flat index of this rank's first shard element.</summary>
+    public long ShardStart => _shard.Rank * ShardNumel;
 
     /// <param name="parameters">The unit's parameters, already in the compute dtype.</param>
     /// <param name="fullValues">Their full fp32 values, flattened in the same order (identical on every rank).</param>
     public FsdpUnit(string name, IReadOnlyList<(string Name, Parameter Param)> parameters, Tensor fullValues,
-        IProcessGroup shard, IProcessGroup replicate, ScalarType computeDtype, bool async)
+        IProcessGroup shard, IProcessGroup replicate, ScalarType computeDtype, bool async, Action<string, Tensor>? beforeReduce = null)
     {
         Name = name;
-        (_shard, _replicate, _computeDtype, _async) = (shard, replicate, computeDtype, async);
+        (_shard, _replicate, _computeDtype, _async, _beforeReduce) = (shard, replicate, computeDtype, async, beforeReduce);
         long offset = 0;
         var entries = new List<Entry>();
         foreach (var (n, p) in parameters)
@@ -113,6 +118,8 @@ internal sealed class FsdpUnit : IDisposable
         var flat = zeros(PaddedNumel, ScalarType.Float32);
         for (int i = 0; i < _entries.Length; i++)
             if (grads[i] is { } g && !g.IsInvalid) flat.narrow(0, _entries[i].Offset, _entries[i].Numel).copy_(g.reshape(-1));
+        // Every entry, gradient or not: the hook may run collectives that all ranks must issue alike.
+        if (_beforeReduce != null) foreach (var e in _entries) _beforeReduce(e.Name, flat.narrow(0, e.Offset, e.Numel));
         var output = empty(ShardNumel, ScalarType.Float32);
         IWork? work = null;
         if (_async) work = _shard.ReduceScatterAsync(output, flat, ReduceOp.Avg);
@@ -145,6 +152,17 @@ internal sealed class FsdpUnit : IDisposable
             output.Dispose();
         }
         _reductions.Clear();
+    }
+
+    /// <summary>Which parameter each range of <see cref="Shard"/> belongs to: (name, start in the shard, count).</summary>
+    public IEnumerable<(string Name, long Start, long Count)> ShardSegments()
+    {
+        long lo = _shard.Rank * ShardNumel, hi = lo + ShardNumel;
+        foreach (var e in _entries)
+        {
+            long start = Math.Max(lo, e.Offset), end = Math.Min(hi, e.Offset + e.Numel);
+            if (end > start) yield return (e.Name, start - lo, end - start);
+        }
     }
 
     /// <summary>The full fp32 parameters by name (a collective over the shard group).</summary>

@@ -11,7 +11,9 @@ public static class FeatureGate
     public static void RequireBuilt(JobConfig c)
     {
         void No(bool asked, string what) { if (asked) throw new ConfigException($"{what} is not built yet in SharpTitan"); }
-        No(c.Checkpoint.Enable, "checkpoint.enable = true (distributed checkpoints)");
+        No(c.Checkpoint.Enable && c.Checkpoint.LastSaveInHf, "checkpoint.last_save_in_hf (use `sharptitan convert --to hf` on the last step)");
+        No(c.Parallelism.TensorParallelDegree > 1 && c.ActivationCheckpoint.Mode == "selective" && c.ActivationCheckpoint.SelectiveAcOption == "op",
+            "activation_checkpoint.selective_ac_option = \"op\" with tensor parallel");
         No(c.Model.Converters.Length > 0, "model.converters (float8)");
         No(c.Compile.Enable, "compile.enable");
         No(c.Metrics.EnableWandb, "metrics.enable_wandb");
@@ -20,6 +22,8 @@ public static class FeatureGate
         No(c.Parallelism.EnableCompiledAutograd, "parallelism.enable_compiled_autograd");
         No(c.Parallelism.PipelineParallelDegree > 1, "parallelism.pipeline_parallel_degree > 1 (pipeline parallel)");
         No(c.Parallelism.ContextParallelDegree > 1, "parallelism.context_parallel_degree > 1 (context parallel)");
-        No(c.Parallelism.TensorParallelDegree > 1, "parallelism.tensor_parallel_degree > 1 (tensor parallel)");
+        No(c.Parallelism.TensorParallelDegree > 1 && (c.Checkpoint.Enable || c.Checkpoint.InitialLoadPath != null),
+            "checkpoints with parallelism.tensor_parallel_degree > 1 (saving and resharding TP-sharded tensors)");
+        No(c.Parallelism.TensorParallelDegree > 1 && c.Parallelism.EnableAsyncTensorParallel, "parallelism.enable_async_tensor_parallel (async tensor parallel)");
     }
 }

@@ -25,6 +25,12 @@ public static class GradientClipping
         var list = parameters.ToList();
         double sumSq = LocalSumOfSquares(list);
         if (allReduceSum != null) sumSq = allReduceSum(sumSq);
+        return ClipToGlobalSumOfSquares(list, maxNorm, sumSq);
+    }
+
+    /// <summary>Like <see cref="ClipByGlobalNorm"/> with the global sum of squares already known (sharded layouts).</summary>
+    public static double ClipToGlobalSumOfSquares(IReadOnlyList<Tensor> list, double maxNorm, double sumSq)
+    {
         double norm = Math.Sqrt(sumSq);
         if (maxNorm > 0 && double.IsFinite(norm))
         {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using SharpTitan.Checkpoint;
 using SharpTitan.Config;
 using SharpTitan.Data;
 using SharpTitan.Distributed;
@@ -33,6 +34,9 @@ public sealed class Trainer : IDisposable
     private readonly FsdpModel? _fsdp;
     private readonly IDisposable? _checkpointing;
     private readonly IMixedPrecision? _mixed;
+    private readonly Checkpointer? _checkpointer;
+    private readonly int _startStep;
+    private readonly TensorParallel? _tp;
 
     public ModelArgs ModelArgs { get; }
     public Transformer Model => _model;
@@ -40,6 +44,11 @@ public sealed class Trainer : IDisposable
 
     /// <summary>The FSDP/HSDP/DDP wrapper when data parallelism spans several ranks, else null.</summary>
     public FsdpModel? Fsdp => _fsdp;
+    /// <summary>The tensor-parallel transform when tensor_parallel_degree > 1, else null.</summary>
+    public TensorParallel? TensorParallel => _tp;
+
+    /// <summary>Saves and loads checkpoints when checkpoint.enable, else null.</summary>
+    public Checkpointer? Checkpointer => _checkpointer;
 
     /// <summary>The tensors the optimizer updates (FSDP shards, fp32 masters, or the model's parameters).</summary>
     public IReadOnlyList<Tensor> OptimizerParameters => _optimizer.Parameters;
@@ -61,7 +70,7 @@ public sealed class Trainer : IDisposable
             watchdog.InitTimeout = TimeSpan.FromSeconds(config.Comm.InitTimeoutSeconds);
             watchdog.TrainTimeout = TimeSpan.FromSeconds(config.Comm.TrainTimeoutSeconds);
         }
-        if (dims.DpEnabled) _mesh = new DeviceMesh(dims, _world);
+        if (dims.DpEnabled || dims.TpEnabled) _mesh = new DeviceMesh(dims, _world);
 
         long seed = config.Debug.Seed ?? Random.Shared.Next();
         manual_seed(seed);
@@ -76,19 +85,23 @@ public sealed class Trainer : IDisposable
         };
         var dtype = ParseDtype(config.Training.Dtype);
         _model = new Transformer(ModelArgs);
-        _model.InitWeights(); // same seed on every rank: identical full weights, which FSDP then shards
+        _model.InitWeights(); // same seed on every rank: identical full weights, which TP and FSDP then shard
+        var tpOptions = new TensorParallelOptions(p.EnableSequenceParallel, !p.DisableLossParallel, p.EnableAsyncTensorParallel);
+        TensorParallel.Validate(ModelArgs, dims.Tp, tpOptions, config.Training.SeqLen);
+        if (dims.TpEnabled) _tp = new TensorParallel(_model, _mesh!.Tp, tpOptions); // torchtitan's order: TP, AC, then FSDP
         var ac = ActivationCheckpointPlan.For(config.ActivationCheckpoint, ModelArgs.NLayers);
-        _checkpointing = ActivationCheckpointing.Apply(_model, ac, dataParallel: _mesh != null);
-        _mixed = MixedPrecision.Apply(_model, config.Training, dtype, ParseDtype(config.Training.MixedPrecisionParam), dataParallel: _mesh != null);
-        if (_mesh != null)
+        _checkpointing = ActivationCheckpointing.Apply(_model, ac, dataParallel: dims.DpEnabled);
+        // As torchtitan: without FSDP, mixed precision applies to one process only (not to TP alone).
+        _mixed = MixedPrecision.Apply(_model, config.Training, dtype, ParseDtype(config.Training.MixedPrecisionParam), dataParallel: dims.DpEnabled || dims.TpEnabled);
+        if (dims.DpEnabled)
         {
             if (dtype != ScalarType.Float32)
                 throw new ConfigException($"training.dtype = {config.Training.Dtype} with data parallelism: FSDP keeps float32 shards; set training.mixed_precision_param for the compute dtype");
-            _fsdp = new FsdpModel(_model, _mesh, new FsdpOptions(p.FsdpReshardAfterForward,
-                ParseDtype(config.Training.MixedPrecisionParam), p.FsdpOverlap, ac.FullLayers));
+            _fsdp = new FsdpModel(_model, _mesh!, new FsdpOptions(p.FsdpReshardAfterForward,
+                ParseDtype(config.Training.MixedPrecisionParam), p.FsdpOverlap, _tp != null ? _tp.ReducePartialGradient : null, ac.FullLayers));
         }
         else if (dtype != ScalarType.Float32) _model.to(dtype);
-        if (ac.Any) _log.WriteLine(ac.Describe(dataParallel: _mesh != null));
+        if (ac.Any) _log.WriteLine(ac.Describe(dataParallel: dims.DpEnabled));
         _model.train();
 
         var o = config.Optimizer;
@@ -96,6 +109,14 @@ public sealed class Trainer : IDisposable
         _optimizer = new AdamW(parameters, o.Lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay, decoupled: o.Name == "AdamW");
         var s = config.LrScheduler;
         _schedule = new LrSchedule(config.Training.Steps, s.WarmupSteps, s.DecayRatio, s.DecayType, s.MinLrFactor);
+
+        ResumePoint? resume = null;
+        if (config.Checkpoint.Enable)
+        {
+            _checkpointer = new Checkpointer(config, _world, _model, _fsdp, _optimizer, _log);
+            resume = _checkpointer.LoadAtStart();
+        }
+        _startStep = resume?.Step ?? 0;
 
         int local = config.Training.LocalBatchSize;
         int dpDegree = _mesh?.DpDegree ?? 1;
@@ -106,7 +127,7 @@ public sealed class Trainer : IDisposable
 
         var text = new TextOptions(config.Training.DatasetTextField, config.Training.DatasetTxtSplit == "blank_lines");
         _loader = DataPipeline.CreateLoader(new DataSpec(config.Training.Dataset, config.Training.DatasetPath, "training", text),
-            tokenizer, config.Training.SeqLen, local, _mesh?.DpRank ?? 0, dpDegree, log: m => _log.WriteLine(m));
+            tokenizer, config.Training.SeqLen, local, _mesh?.DpRank ?? 0, dpDegree, log: m => _log.WriteLine(m), resume: resume?.DataLoader);
         if (config.Validation.Enable) _validator = new Validator(config.Validation, config.Training.SeqLen, text, tokenizer, _log);
 
         Peak = PeakFlops.Resolve(config.Metrics.PeakTflops, _fsdp != null || _mixed != null ? ParseDtype(config.Training.MixedPrecisionParam) : dtype, get_num_threads());
@@ -124,9 +145,12 @@ public sealed class Trainer : IDisposable
                        $"{a.FlopsPerToken(_config.Training.SeqLen):E3} FLOPs per token at seq_len {_config.Training.SeqLen}");
         _log.WriteLine($"training: {PeakFlops.Name(dtype)}, {get_num_threads()} torch thread(s), local batch {_config.Training.LocalBatchSize}, " +
                        $"global batch {global} ({_accumulationSteps} micro-step(s)), {_config.Training.Steps} steps, seed {seed}");
-        if (_mesh != null)
+        if (_tp != null)
+            _log.WriteLine($"tensor parallel: degree {_tp.Group.Size}, sequence parallel {OnOff(_tp.Options.SequenceParallel)}, " +
+                           $"loss parallel {OnOff(_tp.Options.LossParallel)}, async {OnOff(_tp.Options.AsyncTp)}");
+        if (_fsdp != null)
         {
-            _log.WriteLine($"parallelism: {_mesh.Dims}, dp rank {_mesh.DpRank} of {_mesh.DpDegree}, fsdp_reshard_after_forward = " +
+            _log.WriteLine($"parallelism: {_mesh!.Dims}, dp rank {_mesh.DpRank} of {_mesh.DpDegree}, fsdp_reshard_after_forward = " +
                            $"{_config.Parallelism.FsdpReshardAfterForward}, overlap {(_config.Parallelism.FsdpOverlap ? "on" : "off")}, " +
                            $"params in {_config.Training.MixedPrecisionParam}, reduce in {_config.Training.MixedPrecisionReduce}");
             _log.WriteLine(_fsdp!.MemorySummary());
@@ -136,6 +160,8 @@ public sealed class Trainer : IDisposable
         if (_recorder.TensorBoard != null) _log.WriteLine($"tensorboard: {_recorder.TensorBoard.RunFolder}");
         if (_recorder.MetricsFile != null) _log.WriteLine($"metrics: {_recorder.MetricsFile}");
     }
+
+    private static string OnOff(bool on) => on ? "on" : "off";
 
     public static ScalarType ParseDtype(string name) => name switch
     {
@@ -148,21 +174,45 @@ public sealed class Trainer : IDisposable
     public IReadOnlyList<StepResult> Run()
     {
         var results = new List<StepResult>();
-        for (int step = 1; step <= _config.Training.Steps; step++)
+        if (_checkpointer != null && _config.Checkpoint.CreateSeedCheckpoint)
+        {
+            _checkpointer.SaveSeed();
+            return results;
+        }
+        var clock = Stopwatch.StartNew();
+        var tpCommAtStart = TpComm.Elapsed;
+        for (int step = _startStep + 1; step <= _config.Training.Steps; step++)
         {
             _recorder.BeginStep(step);
             var r = TrainStep(step);
             results.Add(r);
-            if (step == 1) DistributedRuntime.Watchdog?.BeginTraining();
+            if (step == _startStep + 1) DistributedRuntime.Watchdog?.BeginTraining();
             if (step == 1 || step % _config.Metrics.LogFreq == 0 || step == _config.Training.Steps)
                 _recorder.Log(_meter.Snapshot(step, _config.Training.Steps, r.Loss, r.GradNorm, r.Lr));
             if (_validator != null && step % _config.Validation.Freq == 0)
-                _recorder.LogValidation(step, _validator.Run(_model, step, _fsdp != null ? _fsdp.Forward : null));
+                _recorder.LogValidation(step, _validator.Run(_model, step, EvaluationForward()));
+            using (Tracer.Begin("checkpoint")) _checkpointer?.AfterStep(step, _config.Training.Steps, () => _loader.State);
             _recorder.EndStep(step, TrainingStateBytes);
             if (step % _config.Training.GcFreq == 0) GC.Collect();
         }
+        _checkpointer?.Finish();
+        if (_tp != null)
+        {
+            double comm = (TpComm.Elapsed - tpCommAtStart).TotalSeconds;
+            _log.WriteLine($"tensor parallel: {comm:F2} s of {clock.Elapsed.TotalSeconds:F2} s in TP collectives over {results.Count} steps " +
+                           $"({100 * comm / Math.Max(1e-9, clock.Elapsed.TotalSeconds):F1}%)");
+        }
         if (_config.Debug.DumpResultsFolder is { } dump) DumpResults(dump, results);
         return results;
+    }
+
+    // Validation needs full logits: FSDP gathers parameters, loss-parallel TP gathers the vocabulary shards.
+    private Func<Tensor, Tensor>? EvaluationForward()
+    {
+        Func<Tensor, Tensor>? forward = _fsdp != null ? _fsdp.Forward : null;
+        if (_tp == null) return forward;
+        var run = forward ?? _model.forward;
+        return tokens => { using var logits = run(tokens); return _tp.GatherLogits(logits); };
     }
 
     public StepResult TrainStep(int step)
@@ -187,7 +237,9 @@ public sealed class Trainer : IDisposable
             using (_mixed?.Forward())
             {
                 var logits = _fsdp != null ? _fsdp.Forward(inputs) : _model.forward(inputs);
-                loss = F.cross_entropy(logits.flatten(0, 1).to(ScalarType.Float32), labels) / _accumulationSteps;
+                loss = (_tp is { Options.LossParallel: true }
+                    ? LossParallel.CrossEntropy(logits.flatten(0, 1), labels, _tp.Group, _tp.VocabStart)
+                    : F.cross_entropy(logits.flatten(0, 1).to(ScalarType.Float32), labels)) / _accumulationSteps;
             }
             using (Tracer.Begin("backward"))
             {
@@ -200,10 +252,12 @@ public sealed class Trainer : IDisposable
         }
         // Loss: the average over dp ranks (equal token counts). Norm: every shard element counted once, so the
         // sum of squares is summed over the shard group only (dp_replicate ranks hold the same shards).
-        if (_mesh != null) lossSum = AllReduceScalar(_mesh.Dp, lossSum, ReduceOp.Avg);
-        Func<double, double>? sumShards = _mesh != null ? x => AllReduceScalar(_mesh.DpShardCp, x, ReduceOp.Sum) : null;
+        if (_fsdp != null) lossSum = AllReduceScalar(_mesh!.Dp, lossSum, ReduceOp.Avg);
+        Func<double, double>? sumShards = _fsdp != null ? x => AllReduceScalar(_mesh!.DpShardCp, x, ReduceOp.Sum) : null;
         double gradNorm;
-        using (Tracer.Begin("clip_grad_norm")) gradNorm = GradientClipping.ClipByGlobalNorm(_optimizer.Parameters, _config.Training.MaxNorm, sumShards);
+        using (Tracer.Begin("clip_grad_norm"))
+            gradNorm = _tp == null ? GradientClipping.ClipByGlobalNorm(_optimizer.Parameters, _config.Training.MaxNorm, sumShards)
+                : GradientClipping.ClipToGlobalSumOfSquares(_optimizer.Parameters, _config.Training.MaxNorm, TpSumOfSquares(sumShards));
         if (!double.IsFinite(lossSum)) throw new TrainingDivergedException($"step {step}: the loss is {lossSum} (not finite); stopping");
         if (!double.IsFinite(gradNorm)) throw new TrainingDivergedException($"step {step}: the gradient norm is {gradNorm} (not finite); stopping");
         using (Tracer.Begin("optimizer"))
@@ -212,6 +266,21 @@ public sealed class Trainer : IDisposable
             _mixed?.AfterStep();
         }
         return new StepResult(step, lossSum, gradNorm, lr);
+    }
+
+    /// <summary>
+    /// The squared global gradient norm with TP-sharded parameters: each TP rank's share (replicated norms counted on
+    /// one rank), summed over FSDP shards, then over the TP group. Reduces sequence-parallel norm gradients first
+    /// when FSDP has not (it does so before its reduce-scatter).
+    /// </summary>
+    private double TpSumOfSquares(Func<double, double>? sumShards)
+    {
+        if (_fsdp == null) _tp!.ReducePartialGradients();
+        var grads = _fsdp != null ? _fsdp.ShardGradients()
+            : _model.named_parameters().Where(p => p.parameter.grad is not null).Select(p => (p.name, p.parameter.grad!));
+        double local = _tp!.SumOfSquares(grads);
+        if (sumShards != null) local = sumShards(local);
+        return AllReduceScalar(_tp.Group, local, ReduceOp.Sum);
     }
 
     /// <summary>Bytes of parameters, their gradients and the optimizer state (what a memory snapshot reports).</summary>
@@ -237,6 +306,7 @@ public sealed class Trainer : IDisposable
         using var scope = NewDisposeScope();
         var parameters = _fsdp != null ? _fsdp.FullParameters().ToList()
             : _mixed?.NamedMasters.ToList() ?? _model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList();
+        if (_tp != null) parameters = parameters.Select(p => (p.Item1, _tp.FullValue(p.Item1, p.Item2))).ToList(); // collective over TP
         Directory.CreateDirectory(folder);
         long local = _optimizer.Parameters.Sum(t => t.numel());
         long grads = _optimizer.Parameters.Sum(t => t.grad is { } g ? g.numel() : 0);
@@ -247,15 +317,17 @@ public sealed class Trainer : IDisposable
         if (_world.Rank != 0) return;
         ResultDump.WriteLosses(folder, results.Select(r => r.Loss));
         ResultDump.WriteParameters(folder, parameters);
-        foreach (var (_, v) in parameters) if (_fsdp != null) v.Dispose();
+        foreach (var (_, v) in parameters) if (_fsdp != null || _tp != null) v.Dispose();
     }
 
     public void Dispose()
     {
+        _checkpointer?.Dispose();
         _loader.Dispose();
         _recorder.Dispose();
         _optimizer.Dispose();
         _fsdp?.Dispose();
+        _tp?.Dispose();
         _checkpointing?.Dispose();
         _mixed?.Dispose();
         _model.Dispose();

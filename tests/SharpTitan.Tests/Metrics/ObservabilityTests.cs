@@ -101,4 +101,22 @@ public class ObservabilityTests
         var args = SharpTitan.Models.Llama3.ModelFlavors.Llama3["tiny"] with { VocabSize = 259 };
         Assert.Equal(4 * 4 * args.ParameterCount(), r.GetProperty("training_state_bytes").GetInt64());
     }
+
+    [Fact]
+    public void ProgressBarShowsShareSizeAndRateAndEndsItsLine()
+    {
+        var output = new StringWriter();
+        var bar = new ProgressBar(output, "checkpoint step-4", totalBytes: 4_000_000);
+        bar.Add(1_000_000);
+        bar.Add(3_000_000);
+        bar.Finish();
+        var text = output.ToString();
+        Assert.StartsWith("\rcheckpoint step-4 [", text);
+        Assert.Contains("100.0% 4.0/4.0 MB", text);
+        Assert.Contains("MB/s", text);
+        Assert.EndsWith(Environment.NewLine, text);
+        var silent = new ProgressBar(null, "x", 10);
+        silent.Add(10);
+        silent.Finish(); // no output, no exception
+    }
 }

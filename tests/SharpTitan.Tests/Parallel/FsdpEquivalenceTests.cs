@@ -129,14 +129,15 @@ public class FsdpEquivalenceTests : IClassFixture<FsdpEquivalenceTests.Reference
     }
 
     [Fact]
-    public void RankLogsAreWrittenAndOnlyRankZeroPrints()
+    public void RankLogsAndTracesAreWrittenAndOnlyRankZeroPrints()
     {
         var dir = Support.TestSetup.TempDir("fsdp-logs");
         var r = MpiRun.Run(2, MpiRun.CliPath, ["train", "--model.flavor", "tiny",
             "--model.tokenizer_path", Path.Combine(MpiRun.RepoRoot, "assets", "tokenizer", "byte_tokenizer.json"),
             "--training.dataset", "sample", "--training.steps", "2", "--training.seq_len", "32", "--training.local_batch_size", "2",
             "--training.num_threads", "1", "--activation_checkpoint.mode", "none", "--metrics.log_freq", "1",
-            "--metrics.peak_tflops", "1", "--metrics.disable_color_printing", "--job.dump_folder", dir], Timeout);
+            "--metrics.peak_tflops", "1", "--metrics.disable_color_printing", "--job.dump_folder", dir,
+            "--profiling.enable_profiling", "--profiling.profile_freq", "2"], Timeout);
         Assert.True(r.ExitCode == 0 && !r.TimedOut, r.Describe());
         Assert.Single(r.Stdout.Split('\n'), l => l.Contains("step:     2"));
         for (int rank = 0; rank < 2; rank++)
@@ -144,6 +145,10 @@ public class FsdpEquivalenceTests : IClassFixture<FsdpEquivalenceTests.Reference
             var log = File.ReadAllText(Path.Combine(dir, "logs", $"rank_{rank}.log"));
             Assert.Contains($"dp rank {rank} of 2", log);
             Assert.Contains("step:     2", log);
+            // Each rank's trace holds the step's phases and FSDP's collectives (on the communication thread too).
+            var trace = File.ReadAllText(Path.Combine(dir, "profile_traces", "iteration_2", $"rank{rank}_trace.json"));
+            foreach (var name in new[] { "\"forward\"", "\"backward\"", "\"all_gather (async) (dp_shard", "\"reduce_scatter", "\"cat\":\"collective\"" })
+                Assert.Contains(name, trace);
         }
     }
 

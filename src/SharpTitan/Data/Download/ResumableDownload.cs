@@ -1,3 +1,4 @@
+using SharpTitan.Metrics;
 using System.Diagnostics;
 using System.IO.Compression;
 using System.Net;
@@ -57,8 +58,8 @@ public sealed class ResumableDownload(HttpClient http, TextWriter? progress = nu
     private async Task<long> CopyWithProgress(Stream from, Stream to, long start, long? total, string name, CancellationToken cancel)
     {
         var buffer = new byte[1 << 16];
-        var clock = Stopwatch.StartNew();
-        long copied = 0, lastDraw = -1;
+        var bar = new ProgressBar(progress, name, total, start);
+        long copied = 0;
         try
         {
             int n;
@@ -66,27 +67,15 @@ public sealed class ResumableDownload(HttpClient http, TextWriter? progress = nu
             {
                 await to.WriteAsync(buffer.AsMemory(0, n), cancel);
                 copied += n;
-                if (clock.ElapsedMilliseconds / 200 != lastDraw) { lastDraw = clock.ElapsedMilliseconds / 200; Draw(name, start + copied, total, copied, clock.Elapsed.TotalSeconds); }
+                bar.Add(n);
             }
         }
         catch (Exception e) when (e is IOException or HttpRequestException)
         {
             throw new DownloadException($"{name}: connection lost after {start + copied:N0} bytes ({e.Message}); run the same command again to resume");
         }
-        Draw(name, start + copied, total, copied, clock.Elapsed.TotalSeconds);
-        progress?.WriteLine();
+        bar.Finish();
         return copied;
-    }
-
-    private void Draw(string name, long done, long? total, long copied, double seconds)
-    {
-        if (progress == null) return;
-        double mbps = seconds > 0 ? copied / seconds / 1e6 : 0;
-        string bar = total is long t && t > 0
-            ? $"[{new string('#', (int)(30 * done / t)).PadRight(30)}] {100.0 * done / t,5:F1}% {done / 1e6:F1}/{t / 1e6:F1} MB"
-            : $"{done / 1e6:F1} MB";
-        progress.Write($"\r{name} {bar} {mbps:F1} MB/s");
-        progress.Flush();
     }
 
     /// <summary>Reads the whole gzip stream (every member, CRC and length checked); a bad file is deleted.</summary>

@@ -1,3 +1,4 @@
+using SharpTitan.Metrics;
 using System.Runtime.InteropServices;
 using SharpTitan.Native;
 using TorchSharp;
@@ -43,7 +44,7 @@ public sealed unsafe class MpiProcessGroup : IProcessGroup
     public void AllReduce(torch.Tensor tensor, ReduceOp op = ReduceOp.Sum)
     {
         CheckAllReduce(tensor, op);
-        using var _ = _runtime.Watchdog.Track("all_reduce", this);
+        using var _ = Observe("all_reduce");
         AllReduceOn(_comm, tensor, op);
     }
 
@@ -56,7 +57,7 @@ public sealed unsafe class MpiProcessGroup : IProcessGroup
     public void AllGather(torch.Tensor output, torch.Tensor input)
     {
         CheckAllGather(output, input);
-        using var _ = _runtime.Watchdog.Track("all_gather", this);
+        using var _ = Observe("all_gather");
         AllGatherOn(_comm, output, input);
     }
 
@@ -69,7 +70,7 @@ public sealed unsafe class MpiProcessGroup : IProcessGroup
     public void ReduceScatter(torch.Tensor output, torch.Tensor input, ReduceOp op = ReduceOp.Sum)
     {
         CheckReduceScatter(output, input, op);
-        using var _ = _runtime.Watchdog.Track("reduce_scatter", this);
+        using var _ = Observe("reduce_scatter");
         ReduceScatterOn(_comm, output, input, op);
     }
 
@@ -83,7 +84,7 @@ public sealed unsafe class MpiProcessGroup : IProcessGroup
     {
         CollectiveArgs.RequireDense("broadcast", "tensor", tensor);
         CollectiveArgs.RequirePeer("broadcast", "root", root, Size);
-        using var _ = _runtime.Watchdog.Track("broadcast", this);
+        using var _ = Observe("broadcast");
         var (type, unit) = MpiDtypes.RawType(Handles, tensor);
         ForEachChunk(tensor.numel() * tensor.ElementSize / unit, (offset, count) =>
             Lib.Bcast((void*)(Pointer(tensor) + offset * unit), count, type, root, _comm));
@@ -91,14 +92,14 @@ public sealed unsafe class MpiProcessGroup : IProcessGroup
 
     public void Barrier()
     {
-        using var _ = _runtime.Watchdog.Track("barrier", this);
+        using var _ = Observe("barrier");
         Lib.Barrier(_comm);
     }
 
     public void Send(torch.Tensor tensor, int destination, int tag = 0)
     {
         CheckPointToPoint("send", tensor, "destination", destination, tag);
-        using var _ = _runtime.Watchdog.Track($"send to {destination}", this);
+        using var _ = Observe($"send to {destination}");
         var (type, unit) = MpiDtypes.RawType(Handles, tensor);
         ForEachChunk(tensor.numel() * tensor.ElementSize / unit, (offset, count) =>
             Lib.Send((void*)(Pointer(tensor) + offset * unit), count, type, destination, tag, _comm));
@@ -107,7 +108,7 @@ public sealed unsafe class MpiProcessGroup : IProcessGroup
     public void Recv(torch.Tensor tensor, int source, int tag = 0)
     {
         CheckPointToPoint("recv", tensor, "source", source, tag);
-        using var _ = _runtime.Watchdog.Track($"recv from {source}", this);
+        using var _ = Observe($"recv from {source}");
         var (type, unit) = MpiDtypes.RawType(Handles, tensor);
         ForEachChunk(tensor.numel() * tensor.ElementSize / unit, (offset, count) =>
             Lib.Recv((void*)(Pointer(tensor) + offset * unit), count, type, source, tag, _comm));
@@ -116,7 +117,7 @@ public sealed unsafe class MpiProcessGroup : IProcessGroup
     public IProcessGroup Split(int color, int key, string name)
     {
         if (color < 0) throw new ArgumentOutOfRangeException(nameof(color), $"split '{name}': color must be >= 0, got {color}");
-        using var _ = _runtime.Watchdog.Track($"split into '{name}'", this);
+        using var _ = Observe($"split into '{name}'");
         return new MpiProcessGroup(_runtime, Lib.CommSplit(_comm, color, key), ownsComm: true, name);
     }
 
@@ -166,11 +167,37 @@ public sealed unsafe class MpiProcessGroup : IProcessGroup
 
     // ---- the operations on a given communicator ----
 
-    private IWork Enqueue(string name, Action operation) => _runtime.CommThread.Enqueue(() =>
+    private IWork Enqueue(string name, Action operation) => new TracedWork($"wait {name} ({Name})", _runtime.CommThread.Enqueue(() =>
     {
-        using var _ = _runtime.Watchdog.Track(name, this);
+        using var _ = Observe(name);
         operation();
-    });
+    }));
+
+    /// <summary>Watchdog tracking plus a trace span (when a profiling window is open) around one collective.</summary>
+    private CollectiveScope Observe(string operation) =>
+        new(_runtime.Watchdog.Track(operation, this), Tracer.Begin($"{operation} ({Name})", "collective"));
+
+    private readonly struct CollectiveScope(CollectiveWatchdog.Scope watch, Tracer.Span span) : IDisposable
+    {
+        public void Dispose()
+        {
+            span.Dispose();
+            watch.Dispose();
+        }
+    }
+
+    /// <summary>An async collective whose Wait shows in traces as the time the caller was blocked on it.</summary>
+    private sealed class TracedWork(string name, IWork inner) : IWork
+    {
+        public bool IsCompleted => inner.IsCompleted;
+
+        public void Wait()
+        {
+            if (inner.IsCompleted) { inner.Wait(); return; }
+            using var span = Tracer.Begin(name, "collective-wait");
+            inner.Wait();
+        }
+    }
 
     private void AllReduceOn(nint comm, torch.Tensor tensor, ReduceOp op)
     {

@@ -35,11 +35,11 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor tokens)
     {
         using var scope = NewDisposeScope();
-        var h = tok_embeddings.forward(tokens);
-        // call (not forward) runs module hooks: parallel transforms hook into the blocks there.
+        // call (not forward) runs module hooks: parallel transforms hook into the modules there.
+        var h = tok_embeddings.call(tokens);
         foreach (var layer in layers) h = layer.call(h, _ropeCos, _ropeSin);
-        h = norm.forward(h);
-        var logits = output != null ? output.forward(h) : nn.functional.linear(h, tok_embeddings.weight!);
+        h = norm.call(h);
+        var logits = output != null ? output.call(h) : nn.functional.linear(h, tok_embeddings.weight!);
         return logits.MoveToOuterDisposeScope();
     }
 

@@ -25,7 +25,7 @@ public sealed class TransformerBlock : nn.Module<Tensor, Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor x, Tensor cos, Tensor sin)
     {
         using var scope = NewDisposeScope();
-        // call (not forward) runs module hooks: transforms hook the submodules there.
+        // call runs module hooks (tensor parallel redistributes activations there).
         var h = x + attention.call(attention_norm.call(x), cos, sin);
         var output = h + feed_forward.call(ffn_norm.call(h));
         return output.MoveToOuterDisposeScope();

@@ -1,0 +1,27 @@
+using SharpTitan.Config;
+using SharpTitan.Data;
+using SharpTitan.Models.Llama3;
+
+namespace SharpTitan.Checkpoint;
+
+/// <summary>What a step folder says about its model: the job config it was trained with and the model's shape.</summary>
+public sealed record CheckpointModel(string StepFolder, JobConfig Config, ModelArgs Args)
+{
+    /// <summary>Reads step-N/config.toml; the vocabulary size comes from the stored embedding (no tokenizer needed).</summary>
+    public static CheckpointModel Open(string path)
+    {
+        var step = CheckpointFolder.ResolveUserPath(path);
+        var toml = Path.Combine(step, CheckpointWriter.ConfigFile);
+        if (!File.Exists(toml)) throw new FileNotFoundException($"{toml} is missing: the checkpoint does not carry its job config");
+        var config = ConfigLoader.Load(toml);
+        var meta = CheckpointMetadata.Read(Path.Combine(step, CheckpointMetadata.FileName));
+        var embedding = meta.Tensors.FirstOrDefault(t => t.Name == TrainingState.Model + "tok_embeddings.weight")
+                        ?? throw new InvalidDataException($"{step}: no model.tok_embeddings.weight in the checkpoint");
+        if (!ModelFlavors.Llama3.TryGetValue(config.Model.Flavor, out var flavor))
+            throw new ConfigException($"{toml}: model.flavor \"{config.Model.Flavor}\" is not a known flavor");
+        return new CheckpointModel(step, config, flavor with { VocabSize = (int)embedding.Shape[0], MaxSeqLen = config.Training.SeqLen });
+    }
+
+    /// <summary>The tokenizer the run trained with (model.tokenizer_path of its config, or an override).</summary>
+    public ITokenizer Tokenizer(string? overridePath = null) => TokenizerLoader.Load(overridePath ?? Config.Model.TokenizerPath);
+}

@@ -1,0 +1,96 @@
+using SharpTitan.Metrics;
+using SharpTitan.Distributed;
+using static TorchSharp.torch;
+
+namespace SharpTitan.Checkpoint;
+
+/// <summary>What a save records besides tensors.</summary>
+public sealed record SaveInfo(int Step, bool ModelOnly, long OptimizerStep, string? DataLoader, string ConfigToml);
+
+/// <summary>
+/// Writes one checkpoint step. Every rank writes shard-R.bin (its pieces) and then shard-R.json (their chunks and
+/// the file's SHA-256) into step-N.tmp-save/; rank 0 waits for every manifest, merges them into metadata.json,
+/// and renames the folder to step-N/. A save that dies midway leaves only the temporary folder, which loading
+/// never picks. <see cref="Begin"/> and <see cref="Finish"/> hold the collectives (main thread);
+/// <see cref="WriteRank"/> and <see cref="Complete"/> touch files only, so they may run on a background thread.
+/// </summary>
+public sealed class CheckpointWriter(string root, IProcessGroup world, int keepLatestK)
+{
+    public const string ConfigFile = "config.toml";
+    private static readonly TimeSpan ManifestTimeout = TimeSpan.FromMinutes(30);
+
+    public string Root => root;
+
+    /// <summary>Collective: rank 0 makes a fresh temporary folder for the step; everyone waits for it.</summary>
+    public string Begin(int step)
+    {
+        var temp = CheckpointFolder.TempPath(root, step);
+        if (world.Rank == 0)
+        {
+            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+            Directory.CreateDirectory(temp);
+        }
+        world.Barrier();
+        return temp;
+    }
+
+    /// <summary>Writes this rank's shard file and manifest (the data: contiguous CPU tensors, one per piece).</summary>
+    public void WriteRank(string temp, IReadOnlyList<(StatePiece Piece, Tensor Data)> data, ProgressBar? progress = null)
+    {
+        int rank = world.Rank;
+        var (file, chunks) = ShardFile.Write(Path.Combine(temp, $"shard-{rank}.bin"), data, progress);
+        var manifest = System.Text.Json.JsonSerializer.Serialize(new RankManifest(rank, file, chunks), CheckpointMetadata.Json);
+        var path = Path.Combine(temp, $"shard-{rank}.json");
+        ShardFile.WriteText(path + ".part", manifest);
+        File.Move(path + ".part", path); // a manifest appears whole or not at all
+    }
+
+    /// <summary>Rank 0: waits for every rank's manifest, writes metadata.json, renames into place, prunes.</summary>
+    public string Complete(string temp, SaveInfo info)
+    {
+        var manifests = new List<RankManifest>();
+        var deadline = DateTime.UtcNow + ManifestTimeout;
+        for (int r = 0; r < world.Size; r++)
+        {
+            var path = Path.Combine(temp, $"shard-{r}.json");
+            while (!File.Exists(path))
+            {
+                if (DateTime.UtcNow > deadline) throw new TimeoutException($"checkpoint step {info.Step}: rank {r} wrote no {path}");
+                Thread.Sleep(5);
+            }
+            manifests.Add(RankManifest.Read(path));
+        }
+        var files = manifests.Select(m => m.File).ToList();
+        files.Add(ShardFile.WriteText(Path.Combine(temp, ConfigFile), info.ConfigToml));
+        var tensors = manifests.SelectMany(m => m.Chunks.Select(c => (m.File.Name, c)))
+            .GroupBy(x => x.c.Tensor)
+            .Select(g => new TensorEntry(g.Key, g.First().c.Dtype, g.First().c.Shape,
+                g.Select(x => new ChunkEntry(x.Name, x.c.Start, x.c.Count, x.c.Offset)).OrderBy(c => c.Start).ToList()))
+            .OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
+        foreach (var t in tensors) CheckpointReader.CheckCoverage(t, temp);
+        var meta = new CheckpointMetadata
+        {
+            Step = info.Step, ModelOnly = info.ModelOnly, OptimizerStep = info.OptimizerStep, WorldSize = world.Size,
+            DataLoader = info.DataLoader, Files = files, Tensors = tensors,
+        };
+        ShardFile.WriteText(Path.Combine(temp, CheckpointMetadata.FileName), meta.ToJson());
+        for (int r = 0; r < world.Size; r++) File.Delete(Path.Combine(temp, $"shard-{r}.json"));
+        var final = CheckpointFolder.StepPath(root, info.Step);
+        if (Directory.Exists(final)) Directory.Delete(final, recursive: true); // re-saving a step (a resumed run)
+        Directory.Move(temp, final);
+        ShardFile.SyncDirectory(root);
+        CheckpointFolder.Prune(root, keepLatestK);
+        return final;
+    }
+
+    /// <summary>A whole synchronous save (collective).</summary>
+    public string? Save(SaveInfo info, IReadOnlyList<(StatePiece Piece, Tensor Data)> data)
+    {
+        var temp = Begin(info.Step);
+        WriteRank(temp, data);
+        world.Barrier();
+        string? final = world.Rank == 0 ? Complete(temp, info) : null;
+        world.Barrier();
+        return final;
+    }
+}

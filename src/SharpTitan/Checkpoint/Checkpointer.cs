@@ -1,0 +1,226 @@
+using SharpTitan.Metrics;
+using System.Diagnostics;
+using SharpTitan.Checkpoint.HuggingFace;
+using SharpTitan.Config;
+using SharpTitan.Data;
+using SharpTitan.Distributed;
+using SharpTitan.Models.Llama3;
+using SharpTitan.Parallel;
+using SharpTitan.Training;
+using static TorchSharp.torch;
+
+namespace SharpTitan.Checkpoint;
+
+/// <summary>Where a run starts: the step already done and the data loader's position (null = the beginning).</summary>
+public sealed record ResumePoint(int Step, DataLoaderState? DataLoader);
+
+/// <summary>
+/// The trainer's view of [checkpoint]: loads at start (torchtitan's semantics: the latest step-N, or load_step,
+/// else initial_load_path), saves every interval steps, at step 1 with enable_first_step_checkpoint and at the
+/// last step (model only in export_dtype with last_save_model_only), synchronously or on a background thread
+/// (async_mode = "async": the state is cloned, then written while training goes on).
+/// </summary>
+public sealed class Checkpointer : IDisposable
+{
+    private static readonly string[] ExcludableKeys = ["model", "optimizer", "lr_scheduler", "dataloader", "train_state"];
+    private readonly JobConfig _config;
+    private readonly CheckpointSection _c;
+    private readonly IProcessGroup _world;
+    private readonly Transformer _model;
+    private readonly FsdpModel? _fsdp;
+    private readonly AdamW _optimizer;
+    private readonly TextWriter _log;
+    private readonly CheckpointWriter _writer;
+    private Task? _pending;
+
+    public string Root { get; }
+    /// <summary>Seconds the training loop was stopped by each save (the whole save when synchronous).</summary>
+    public List<double> Stalls { get; } = [];
+    /// <summary>Of each stall, the seconds spent waiting for the previous background save to finish.</summary>
+    public List<double> Waits { get; } = [];
+    /// <summary>Seconds the start-up load took (0 when nothing was loaded).</summary>
+    public double LoadSeconds { get; private set; }
+
+    public Checkpointer(JobConfig config, IProcessGroup world, Transformer model, FsdpModel? fsdp, AdamW optimizer, TextWriter log)
+    {
+        (_config, _c, _world, _model, _fsdp, _optimizer, _log) = (config, config.Checkpoint, world, model, fsdp, optimizer, log);
+        foreach (var key in _c.ExcludeFromLoading)
+            if (!ExcludableKeys.Contains(key))
+                throw new ConfigException($"checkpoint.exclude_from_loading: unknown key \"{key}\" (expected {string.Join(", ", ExcludableKeys)})");
+        Root = Path.Combine(config.Job.DumpFolder, _c.Folder);
+        _writer = new CheckpointWriter(Root, world, _c.KeepLatestK);
+        if (world.Rank == 0) Directory.CreateDirectory(Root);
+        world.Barrier();
+    }
+
+    /// <summary>Loads the checkpoint to resume from, if any (collective). Returns the step done and the loader state.</summary>
+    public ResumePoint LoadAtStart()
+    {
+        var steps = CheckpointFolder.CompleteSteps(Root);
+        if (_c.LoadStep != -1 || steps.Count > 0)
+        {
+            var folder = CheckpointFolder.Resolve(Root, _c.LoadStep);
+            return LoadFull(folder);
+        }
+        if (_c.InitialLoadPath is { } initial)
+        {
+            if (_c.InitialLoadInHf)
+            {
+                LoadHf(initial);
+                return new ResumePoint(0, null);
+            }
+            var folder = CheckpointFolder.ResolveUserPath(initial);
+            if (!_c.InitialLoadModelOnly) return LoadFull(folder);
+            LoadModel(folder);
+        }
+        return new ResumePoint(0, null);
+    }
+
+    private bool Excluded(string key) => _c.ExcludeFromLoading.Contains(key);
+
+    private ResumePoint LoadFull(string folder)
+    {
+        var sw = Stopwatch.StartNew();
+        var meta = CheckpointMetadata.Read(Path.Combine(folder, CheckpointMetadata.FileName));
+        bool withOptimizer = !meta.ModelOnly && !Excluded("optimizer");
+        using var scope = NewDisposeScope();
+        var prefixes = new List<string>();
+        if (!Excluded("model")) prefixes.Add(TrainingState.Model);
+        if (withOptimizer) prefixes.AddRange([TrainingState.ExpAvg, TrainingState.ExpAvgSq]);
+        var targets = TrainingState.Pieces(_model, _fsdp, _optimizer, withOptimizer)
+            .Where(p => prefixes.Any(p.Name.StartsWith)).ToList();
+        var rng = random.get_rng_state();
+        var rngPiece = TrainingState.Whole($"rng.rank{_world.Rank}", rng);
+        CheckpointReader.Load(folder, GlobalShapes(withOptimizer), [.. prefixes], targets, _world,
+            meta.ModelOnly || Excluded("train_state") ? null : [rngPiece]);
+        if (!meta.ModelOnly && !Excluded("train_state") && meta.Tensors.Any(t => t.Name == rngPiece.Name)) random.set_rng_state(rng);
+        if (withOptimizer) _optimizer.StepCount = meta.OptimizerStep;
+        int step = meta.ModelOnly || Excluded("train_state") ? 0 : meta.Step;
+        var loader = meta.DataLoader != null && step > 0 && !Excluded("dataloader") ? DataLoaderState.FromJson(meta.DataLoader, $"{folder} data loader state") : null;
+        LoadSeconds = sw.Elapsed.TotalSeconds;
+        _log.WriteLine($"checkpoint: loaded {folder} ({(meta.ModelOnly ? "model only" : withOptimizer ? "model, optimizer" : "model")}" +
+                       $"{(loader != null ? ", data loader" : "")}; saved by {meta.WorldSize} rank(s)) in {sw.Elapsed.TotalSeconds:F2} s; resuming after step {step}");
+        return new ResumePoint(step, loader);
+    }
+
+    private void LoadModel(string folder)
+    {
+        using var scope = NewDisposeScope();
+        var targets = TrainingState.Pieces(_model, _fsdp, null, withOptimizer: false);
+        CheckpointReader.Load(folder, GlobalShapes(false), [TrainingState.Model], targets, _world);
+        _log.WriteLine($"checkpoint: initial weights loaded from {folder}");
+    }
+
+    /// <summary>checkpoint.initial_load_in_hf: weights from a Hugging Face Llama folder (every rank reads the files).</summary>
+    private void LoadHf(string folder)
+    {
+        var sw = Stopwatch.StartNew();
+        using var scope = NewDisposeScope();
+        var full = HfCheckpoint.Import(folder, _model.Args);
+        CheckpointReader.CheckMatch($"Hugging Face model {folder}", full.ToDictionary(kv => TrainingState.Model + kv.Key, kv => kv.Value.shape),
+            GlobalShapes(false), [TrainingState.Model]);
+        using (no_grad())
+            foreach (var p in TrainingState.Pieces(_model, _fsdp, null, withOptimizer: false))
+                p.Slice().copy_(full[p.Name[TrainingState.Model.Length..]].reshape(-1).narrow(0, p.GlobalStart, p.Count));
+        _log.WriteLine($"checkpoint: initial weights loaded from Hugging Face {folder} in {sw.Elapsed.TotalSeconds:F2} s");
+    }
+
+    /// <summary>Every global tensor of this job by name (full shapes), whichever ranks hold it.</summary>
+    private Dictionary<string, long[]> GlobalShapes(bool withOptimizer)
+    {
+        var shapes = _fsdp != null
+            ? _fsdp.ShardLayouts.SelectMany(l => l.Parameters).Select(p => (p.Name, p.Shape))
+            : _model.named_parameters().Select(p => (p.name, p.parameter.shape));
+        var result = new Dictionary<string, long[]>();
+        foreach (var (name, shape) in shapes)
+        {
+            result[TrainingState.Model + name] = shape;
+            if (withOptimizer)
+            {
+                result[TrainingState.ExpAvg + name] = shape;
+                result[TrainingState.ExpAvgSq + name] = shape;
+            }
+        }
+        return result;
+    }
+
+    /// <summary>After a training step: saves when the interval, the first step or the last step asks for it.</summary>
+    public void AfterStep(int step, int lastStep, Func<DataLoaderState> loaderState)
+    {
+        bool last = step == lastStep;
+        if (!(last || step % _c.Interval == 0 || (step == 1 && _c.EnableFirstStepCheckpoint))) return;
+        Save(step, last && _c.LastSaveModelOnly, loaderState().ToJson());
+    }
+
+    /// <summary>checkpoint.create_seed_checkpoint: the initialized weights and optimizer as step-0.</summary>
+    public void SaveSeed() => Save(0, false, null);
+
+    private void Save(int step, bool modelOnly, string? loader)
+    {
+        var sw = Stopwatch.StartNew();
+        WaitPending();
+        Waits.Add(sw.Elapsed.TotalSeconds);
+        var exportDtype = modelOnly ? Dtypes.Parse(_c.ExportDtype, "checkpoint.export_dtype") : (ScalarType?)null;
+        var info = new SaveInfo(step, modelOnly, _optimizer.StepCount, loader, ConfigPrinter.ToToml(_config));
+        bool background = _c.AsyncMode == "async";
+        var data = new List<(StatePiece, Tensor)>();
+        string temp = _writer.Begin(step);
+        using (var scope = NewDisposeScope())
+        using (no_grad())
+        {
+            // HSDP/DDP: only the first dp_replicate rank writes a shard group's pieces (the others hold copies).
+            var pieces = _fsdp?.OwnsShards == false ? new List<StatePiece>() : TrainingState.Pieces(_model, _fsdp, _optimizer, withOptimizer: !modelOnly);
+            if (!modelOnly) pieces.Add(TrainingState.Whole($"rng.rank{_world.Rank}", random.get_rng_state()));
+            foreach (var p in pieces)
+            {
+                var slice = p.Slice();
+                var d = exportDtype is { } t && slice.dtype != t ? slice.to(t) : background ? slice.clone() : slice;
+                data.Add((p, d.DetachFromDisposeScope()));
+            }
+        }
+        // A progress line for synchronous saves on rank 0 at a terminal (a background save would cut into the metrics lines).
+        var progress = !background && _world.Rank == 0
+            ? ProgressBar.ForConsole($"checkpoint step-{step}", data.Sum(d => d.Item2.numel() * d.Item2.ElementSize))
+            : null;
+        void Write()
+        {
+            try
+            {
+                _writer.WriteRank(temp, data, progress);
+                if (_world.Rank == 0) _writer.Complete(temp, info);
+            }
+            finally { foreach (var (_, d) in data) d.Dispose(); }
+        }
+        if (background)
+        {
+            _pending = Task.Run(Write);
+            Stalls.Add(sw.Elapsed.TotalSeconds);
+            _log.WriteLine($"checkpoint: step {step} copied off in {sw.Elapsed.TotalSeconds:F3} s; writing in the background");
+            return;
+        }
+        Write();
+        _world.Barrier();
+        Stalls.Add(sw.Elapsed.TotalSeconds);
+        _log.WriteLine($"checkpoint: saved step {step}{(modelOnly ? $" (model only, {_c.ExportDtype})" : "")} to {CheckpointFolder.StepPath(Root, step)} in {sw.Elapsed.TotalSeconds:F3} s");
+    }
+
+    private void WaitPending()
+    {
+        if (_pending == null) return;
+        var t = _pending;
+        _pending = null;
+        t.GetAwaiter().GetResult();
+    }
+
+    /// <summary>Waits for a background save and for every rank (call at the end of training).</summary>
+    public void Finish()
+    {
+        WaitPending();
+        _world.Barrier();
+    }
+
+    public void Dispose()
+    {
+        try { _pending?.Wait(); } catch (AggregateException) { }
+    }
+}

@@ -1,0 +1,112 @@
+using SharpTitan.Metrics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SharpTitan.Models.Llama3;
+using static TorchSharp.torch;
+
+namespace SharpTitan.Checkpoint.HuggingFace;
+
+/// <summary>
+/// Writes and reads a Hugging Face Llama folder: config.json plus model.safetensors, or above
+/// <c>maxShardBytes</c> model-0000K-of-0000N.safetensors with model.safetensors.index.json.
+/// </summary>
+public static class HfCheckpoint
+{
+    public const string IndexFile = "model.safetensors.index.json", SingleFile = "model.safetensors";
+    public const long DefaultMaxShardBytes = 5_000_000_000;
+
+    /// <summary>Exports torchtitan-named full tensors; returns the files written.</summary>
+    public static List<string> Export(IReadOnlyDictionary<string, Tensor> tensors, ModelArgs args, string folder, ScalarType dtype,
+        long maxShardBytes = DefaultMaxShardBytes)
+    {
+        Directory.CreateDirectory(folder);
+        using var scope = NewDisposeScope();
+        var converted = new List<(string Name, Tensor Value)>();
+        foreach (var (name, value) in tensors.OrderBy(t => t.Key, StringComparer.Ordinal))
+        {
+            int heads = HfLlama.RotaryHeads(name, args);
+            var v = value.to(dtype);
+            converted.Add((HfLlama.ToHf(name), heads > 0 ? HfLlama.ToHfRotary(v, heads) : v));
+        }
+        // Greedy split into files of at most maxShardBytes (a larger single tensor gets a file of its own).
+        var shards = new List<List<(string, Tensor)>> { new() };
+        long size = 0, total = 0;
+        foreach (var t in converted)
+        {
+            long bytes = t.Value.numel() * Dtypes.Size(dtype);
+            if (size > 0 && size + bytes > maxShardBytes) { shards.Add([]); size = 0; }
+            shards[^1].Add(t);
+            size += bytes;
+            total += bytes;
+        }
+        var written = new List<string>();
+        var meta = new Dictionary<string, string> { ["format"] = "pt" };
+        var progress = ProgressBar.ForConsole($"export {Path.GetFileName(Path.GetFullPath(folder))}", total);
+        if (shards.Count == 1)
+        {
+            Safetensors.Write(Path.Combine(folder, SingleFile), shards[0], meta, progress);
+            written.Add(SingleFile);
+        }
+        else
+        {
+            var map = new JsonObject();
+            for (int i = 0; i < shards.Count; i++)
+            {
+                var file = $"model-{i + 1:D5}-of-{shards.Count:D5}.safetensors";
+                Safetensors.Write(Path.Combine(folder, file), shards[i], meta, progress);
+                foreach (var (n, _) in shards[i]) map[n] = file;
+                written.Add(file);
+            }
+            var index = new JsonObject { ["metadata"] = new JsonObject { ["total_size"] = total }, ["weight_map"] = map };
+            File.WriteAllText(Path.Combine(folder, IndexFile), index.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            written.Add(IndexFile);
+        }
+        progress.Finish();
+        File.WriteAllText(Path.Combine(folder, "config.json"), HfLlama.Config(args, dtype).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        written.Add("config.json");
+        return written;
+    }
+
+    /// <summary>Reads a Hugging Face Llama folder as torchtitan-named tensors (wq/wk back in the interleaved layout).</summary>
+    public static Dictionary<string, Tensor> Import(string folder, ModelArgs args)
+    {
+        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"Hugging Face model folder {folder} does not exist");
+        HfLlama.CheckConfig(Path.Combine(folder, "config.json"), args);
+        List<string> files;
+        var index = Path.Combine(folder, IndexFile);
+        if (File.Exists(index))
+        {
+            var map = JsonNode.Parse(File.ReadAllText(index))?["weight_map"]?.AsObject()
+                      ?? throw new InvalidDataException($"{index}: no weight_map");
+            files = map.Select(kv => (string)kv.Value!).Distinct().Order().ToList();
+        }
+        else if (File.Exists(Path.Combine(folder, SingleFile))) files = [SingleFile];
+        else throw new FileNotFoundException($"{folder} holds neither {SingleFile} nor {IndexFile}");
+        var result = new Dictionary<string, Tensor>();
+        try
+        {
+            foreach (var file in files)
+            {
+                var read = Safetensors.Read(Path.Combine(folder, file));
+                foreach (var (hfName, value) in read)
+                {
+                    var name = HfLlama.FromHf(hfName);
+                    if (name == null) { value.Dispose(); continue; } // e.g. rotary inv_freq buffers of old exports
+                    int heads = HfLlama.RotaryHeads(name, args);
+                    if (heads > 0 && value.dim() == 2 && value.shape[0] % (2L * heads) == 0)
+                    {
+                        result[name] = HfLlama.FromHfRotary(value, heads).contiguous();
+                        value.Dispose();
+                    }
+                    else result[name] = value;
+                }
+            }
+        }
+        catch
+        {
+            foreach (var t in result.Values) t.Dispose();
+            throw;
+        }
+        return result;
+    }
+}

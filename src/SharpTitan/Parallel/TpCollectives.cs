@@ -1,0 +1,157 @@
+using SharpTitan.Distributed;
+using static TorchSharp.torch;
+
+namespace SharpTitan.Parallel;
+
+/// <summary>
+/// Tensor-parallel collectives along one dimension of an activation, built on the group's flat rank-major
+/// collectives. These are the raw (non-differentiable) forms; <see cref="TpCollective"/> pairs them for autograd.
+/// </summary>
+public static class TpComm
+{
+    private static long _ticks;
+
+    /// <summary>Wall time this process has spent inside TP collectives (for the share of step time in TP communication).</summary>
+    public static TimeSpan Elapsed => TimeSpan.FromTicks(Interlocked.Read(ref _ticks));
+
+    private static void Time(Action collective)
+    {
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        collective();
+        Interlocked.Add(ref _ticks, System.Diagnostics.Stopwatch.GetElapsedTime(start).Ticks);
+    }
+
+    /// <summary>
+    /// Concatenates every rank's <paramref name="x"/> along <paramref name="dim"/> (rank order). With
+    /// <paramref name="fullSize"/>, the blocks are uneven (see <see cref="Block"/>): each is padded for the
+    /// collective and the result trimmed to fullSize.
+    /// </summary>
+    public static Tensor AllGather(Tensor x, IProcessGroup group, long dim, long fullSize = -1)
+    {
+        using var scope = NewDisposeScope();
+        dim = dim < 0 ? dim + x.dim() : dim;
+        var input = x.contiguous();
+        if (fullSize >= 0)
+        {
+            long pad = Block(fullSize, group.Size, 0).Count - x.shape[dim];
+            if (pad > 0)
+            {
+                var padShape = x.shape.ToArray();
+                padShape[dim] = pad;
+                input = cat([input, zeros(padShape, x.dtype)], dim);
+            }
+        }
+        var buffer = empty([group.Size, .. input.shape], x.dtype);
+        Time(() => group.AllGather(buffer, input));
+        // [tp, ..., n, ...] -> [..., tp, n, ...] -> [..., tp * n, ...]
+        var result = buffer.movedim([0L], [dim]).flatten(dim, dim + 1);
+        result = (fullSize >= 0 ? result.narrow(dim, 0, fullSize) : result).contiguous();
+        return result.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Sums <paramref name="x"/> over ranks and keeps this rank's block along <paramref name="dim"/>.</summary>
+    public static Tensor ReduceScatter(Tensor x, IProcessGroup group, long dim)
+    {
+        using var scope = NewDisposeScope();
+        dim = dim < 0 ? dim + x.dim() : dim;
+        long n = x.shape[dim];
+        if (n % group.Size != 0) throw new ArgumentException($"tensor parallel: dimension {dim} of size {n} does not split over {group.Size} ranks");
+        var shape = x.shape.ToList();
+        shape[(int)dim] = n / group.Size;
+        shape.Insert((int)dim, group.Size);
+        // [..., tp * n, ...] -> [tp, ..., n, ...]: rank r's block first in r-major order.
+        var input = x.reshape([.. shape]).movedim([dim], [0L]).contiguous();
+        var output = empty(input.shape.Skip(1).ToArray(), x.dtype);
+        Time(() => group.ReduceScatter(output, input));
+        return output.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Sum over ranks (a new tensor).</summary>
+    public static Tensor AllReduce(Tensor x, IProcessGroup group)
+    {
+        var result = x.contiguous().clone();
+        Time(() => group.AllReduce(result));
+        return result;
+    }
+
+    /// <summary>This rank's block of <paramref name="x"/> along <paramref name="dim"/> (a contiguous copy; uneven blocks allowed).</summary>
+    public static Tensor Chunk(Tensor x, IProcessGroup group, long dim)
+    {
+        var (start, count) = Block(x.shape[dim < 0 ? dim + x.dim() : dim], group.Size, group.Rank);
+        return x.narrow(dim, start, count).contiguous();
+    }
+
+    /// <summary>
+    /// Rank <paramref name="rank"/>'s block of <paramref name="size"/> items split over <paramref name="ranks"/>:
+    /// ceil(size / ranks) each, the last ones shorter (or empty) when it does not divide (a 259-token vocabulary).
+    /// </summary>
+    public static (long Start, long Count) Block(long size, int ranks, int rank)
+    {
+        long block = (size + ranks - 1) / ranks;
+        long start = Math.Min(size, rank * block);
+        return (start, Math.Min(block, size - start));
+    }
+}
+
+/// <summary>The collective pairs tensor parallel uses; each names its forward and implies its backward.</summary>
+public enum TpOp
+{
+    /// <summary>All-gather along dim; backward reduce-scatters (consumers compute partial gradients).</summary>
+    AllGather,
+    /// <summary>Reduce-scatter along dim; backward all-gathers.</summary>
+    ReduceScatter,
+    /// <summary>All-reduce (sum of partial results); backward is the identity (the gradient is replicated).</summary>
+    AllReduce,
+    /// <summary>Identity; backward all-reduces (a replicated input feeding column-wise layers).</summary>
+    Copy,
+    /// <summary>All-gather along dim whose output every rank uses identically; backward keeps this rank's block.</summary>
+    AllGatherReplicated,
+}
+
+internal sealed record TpCall(TpOp Op, IProcessGroup Group, long Dim, long FullSize);
+
+/// <summary>One differentiable tensor-parallel collective (see <see cref="TpOp"/>).</summary>
+public sealed class TpCollective : autograd.SingleTensorFunction<TpCollective>
+{
+    public override string Name => "TpCollective";
+
+    /// <param name="fullSize">AllGatherReplicated over uneven blocks: the gathered size along dim.</param>
+    public static Tensor Apply(Tensor x, TpOp op, IProcessGroup group, long dim = 1, long fullSize = -1) =>
+        group.Size == 1 ? x : apply(x, new TpCall(op, group, dim, fullSize));
+
+    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+    {
+        var x = (Tensor)vars[0];
+        var call = (TpCall)vars[1];
+        ctx.save_data("call", call);
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var result = call.Op switch
+        {
+            TpOp.AllGather => TpComm.AllGather(x, call.Group, call.Dim),
+            TpOp.AllGatherReplicated => TpComm.AllGather(x, call.Group, call.Dim, call.FullSize),
+            TpOp.ReduceScatter => TpComm.ReduceScatter(x, call.Group, call.Dim),
+            TpOp.AllReduce => TpComm.AllReduce(x, call.Group),
+            TpOp.Copy => x.clone(), // a fresh tensor: a custom function must not hand back its input
+            _ => throw new ArgumentOutOfRangeException(nameof(vars)),
+        };
+        return result.MoveToOuterDisposeScope();
+    }
+
+    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad)
+    {
+        var call = (TpCall)ctx.get_data("call");
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var result = call.Op switch
+        {
+            TpOp.AllGather => TpComm.ReduceScatter(grad, call.Group, call.Dim),
+            TpOp.ReduceScatter => TpComm.AllGather(grad, call.Group, call.Dim),
+            TpOp.AllReduce => grad.clone(),
+            TpOp.Copy => TpComm.AllReduce(grad, call.Group),
+            TpOp.AllGatherReplicated => TpComm.Chunk(grad, call.Group, call.Dim),
+            _ => throw new InvalidOperationException(),
+        };
+        return [result.MoveToOuterDisposeScope(), null!];
+    }
+}
