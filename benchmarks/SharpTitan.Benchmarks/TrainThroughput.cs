@@ -55,7 +55,9 @@ public static class TrainThroughput
     public static void RunCase(Case c)
     {
         TorchRuntime.SetThreads(c.Threads);
-        var config = BenchConfig.Create("--training.dtype", c.Dtype, "--training.num_threads", c.Threads.ToString(),
+        // dtype and mixed_precision_param both set: "float32" is fp32 throughout, "bfloat16" is full bf16.
+        var config = BenchConfig.Create("--training.dtype", c.Dtype, "--training.mixed_precision_param", c.Dtype,
+            "--training.num_threads", c.Threads.ToString(),
             "--training.local_batch_size", c.Batch.ToString(), "--training.seq_len", c.SeqLen.ToString(),
             "--training.steps", c.Steps.ToString());
         using var trainer = new Trainer(config, TextWriter.Null, c.Model == "wide100M" ? Wide100M : null);
