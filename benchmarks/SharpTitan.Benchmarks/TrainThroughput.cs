@@ -71,8 +71,12 @@ public static class TrainThroughput
         double median = BenchConfig.Median(stepSeconds);
         double tps = c.Batch * c.SeqLen / median;
         double tflops = trainer.ModelArgs.FlopsPerToken(c.SeqLen) * tps / 1e12;
-        var r = new Result(c, trainer.ModelArgs.ParameterCount(), tps, median, tflops, trainer.Peak.TflopsPerSecond,
-            100 * tflops / trainer.Peak.TflopsPerSecond, ProcessMemory.PeakRssBytes() / (double)(1L << 30));
+        // The peak is measured again here, on the case's dtype and threads, and the best rate ever seen is kept: a
+        // peak cached while the machine was busy would overstate MFU.
+        var dtype = Trainer.ParseDtype(c.Dtype);
+        double peak = PeakFlops.Record(PeakFlops.CachePath(dtype, c.Threads), PeakFlops.Measure(dtype, seconds: 3));
+        var r = new Result(c, trainer.ModelArgs.ParameterCount(), tps, median, tflops, peak,
+            100 * tflops / peak, ProcessMemory.PeakRssBytes() / (double)(1L << 30));
         Console.WriteLine(JsonSerializer.Serialize(r));
     }
 
