@@ -102,6 +102,15 @@ public class TensorParallelEquivalenceTests : IClassFixture<TensorParallelEquiva
     public void Tp2WithoutLossParallelMatchesOneProcess() =>
         AssertSameTraining(Train(2, 2, "tiny", ["--parallelism.disable_loss_parallel", "true"]));
 
+    /// <summary>Recompute under TP re-runs the block's TP collectives in backward; the result must not change.</summary>
+    [Fact]
+    public void Tp2WithFullActivationCheckpointingMatchesOneProcess() =>
+        AssertSameTraining(Train(2, 2, "tiny", ["--activation_checkpoint.mode", "full"]));
+
+    [Fact]
+    public void Tp2WithSelectiveLayerActivationCheckpointingMatchesOneProcess() =>
+        AssertSameTraining(Train(2, 2, "tiny", ["--activation_checkpoint.mode", "selective", "--activation_checkpoint.selective_ac_option", "2"]));
+
     /// <summary>4 ranks on CI's 2 cores are slow: one run (sequence and loss parallel; the other paths run at TP 2).</summary>
     [Fact]
     public void Tp4MatchesOneProcess() =>
