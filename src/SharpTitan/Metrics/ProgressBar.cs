@@ -10,6 +10,7 @@ namespace SharpTitan.Metrics;
 public sealed class ProgressBar(TextWriter? output, string label, long? totalBytes, long startBytes = 0)
 {
     private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly long _start = startBytes;
     private long _done = startBytes;
     private long _lastDraw = -1;
 
@@ -36,7 +37,7 @@ public sealed class ProgressBar(TextWriter? output, string label, long? totalByt
     {
         if (output == null) return;
         double seconds = _clock.Elapsed.TotalSeconds;
-        double mbps = seconds > 0 ? (_done - startBytes) / seconds / 1e6 : 0;
+        double mbps = seconds > 0 ? (_done - _start) / seconds / 1e6 : 0;
         string bar = totalBytes is long t && t > 0
             ? $"[{new string('#', (int)(30 * Math.Min(_done, t) / t)).PadRight(30)}] {100.0 * _done / t,5:F1}% {_done / 1e6:F1}/{t / 1e6:F1} MB"
             : $"{_done / 1e6:F1} MB";

@@ -41,7 +41,7 @@ internal sealed class SelectiveOpRecorder : IDisposable
                          ("attention.wo", a.wo), ("feed_forward.w1", f.w1), ("feed_forward.w2", f.w2), ("feed_forward.w3", f.w3) })
             {
                 if (linear.bias is not null) throw new InvalidOperationException($"selective op AC: {name} has a bias (not supported)");
-                var pre = linear.register_forward_pre_hook((_, u) => LinearPre(name, u));
+                var pre = linear.register_forward_pre_hook((_, u) => LinearPre(name, u)!); // null: input unchanged
                 var post = linear.register_forward_hook((_, _, y) => LinearPost(name, linear, y));
                 _removeHooks.Add(pre.remove);
                 _removeHooks.Add(post.remove);

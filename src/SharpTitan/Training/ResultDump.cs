@@ -17,6 +17,11 @@ public static class ResultDump
         File.WriteAllLines(Path.Combine(folder, "losses.txt"), losses.Select(l => l.ToString("R", CultureInfo.InvariantCulture)));
     }
 
+    /// <summary>The losses written by <see cref="WriteLosses"/> (the folder holds losses.txt).</summary>
+    public static double[] ReadLosses(string folder) =>
+        File.ReadAllLines(Path.Combine(folder, "losses.txt"))
+            .Select(l => double.Parse(l, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+
     public static void WriteParameters(string folder, IEnumerable<(string Name, Tensor Value)> parameters)
     {
         Directory.CreateDirectory(folder);

@@ -39,8 +39,7 @@ public static class CheckpointRuns
 
     public static string Step(string dumpFolder, int step) => Path.Combine(dumpFolder, "checkpoint", $"step-{step}");
 
-    public static double[] Losses(string dumpFolder) =>
-        File.ReadAllLines(Path.Combine(dumpFolder, "results", "losses.txt")).Select(l => double.Parse(l, CultureInfo.InvariantCulture)).ToArray();
+    public static double[] Losses(string dumpFolder) => ResultDump.ReadLosses(Path.Combine(dumpFolder, "results"));
 
     public static Dictionary<string, float[]> Parameters(string dumpFolder) =>
         ResultDump.ReadParameters(Path.Combine(dumpFolder, "results", "params.bin"));

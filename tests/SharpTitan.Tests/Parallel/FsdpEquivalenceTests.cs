@@ -47,31 +47,14 @@ public class FsdpEquivalenceTests : IClassFixture<FsdpEquivalenceTests.Reference
         return Path.Combine(dir, "results");
     }
 
-    private static double[] Losses(string folder) =>
-        File.ReadAllLines(Path.Combine(folder, "losses.txt")).Select(l => double.Parse(l, CultureInfo.InvariantCulture)).ToArray();
-
     private static Dictionary<string, long> Memory(string folder, int rank) =>
         File.ReadAllLines(Path.Combine(folder, $"memory_rank{rank}.txt"))
             .Select(l => l.Split(' ')).ToDictionary(p => p[0], p => long.Parse(p[1]));
 
     private void AssertSameTraining(string folder, double lossTolerance = LossTolerance, double paramTolerance = ParamTolerance)
     {
-        var expected = Losses(_reference.Folder);
-        var actual = Losses(folder);
-        Assert.Equal(10, actual.Length);
-        for (int i = 0; i < expected.Length; i++)
-            Assert.True(Math.Abs(actual[i] - expected[i]) <= lossTolerance * Math.Abs(expected[i]),
-                $"step {i + 1}: loss {actual[i]:R} vs single-process {expected[i]:R}");
-        var p1 = ResultDump.ReadParameters(Path.Combine(_reference.Folder, "params.bin"));
-        var pn = ResultDump.ReadParameters(Path.Combine(folder, "params.bin"));
-        Assert.Equal(p1.Keys.Order(), pn.Keys.Order());
-        foreach (var (name, a) in p1)
-        {
-            var b = pn[name];
-            Assert.Equal(a.Length, b.Length);
-            double scale = a.Max(x => Math.Abs(x)), diff = a.Zip(b).Max(t => Math.Abs(t.First - t.Second));
-            Assert.True(diff <= paramTolerance * scale, $"{name}: max |diff| {diff:E3} vs max |param| {scale:E3}");
-        }
+        Support.ResultComparison.AssertSameLosses(_reference.Folder, folder, 10, lossTolerance);
+        Support.ResultComparison.AssertSameParameters(_reference.Folder, folder, paramTolerance);
     }
 
     [Fact]

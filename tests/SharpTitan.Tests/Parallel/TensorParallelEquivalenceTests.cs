@@ -60,9 +60,6 @@ public class TensorParallelEquivalenceTests : IClassFixture<TensorParallelEquiva
         return dir;
     }
 
-    private static double[] Losses(string dir) =>
-        File.ReadAllLines(Path.Combine(dir, "results", "losses.txt")).Select(l => double.Parse(l, CultureInfo.InvariantCulture)).ToArray();
-
     private static double[] GradNorms(string dir) =>
         File.ReadAllLines(Path.Combine(dir, "metrics.jsonl")).Where(l => l.Length > 0)
             .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("grad_norm").GetDouble()).ToArray();
@@ -70,25 +67,12 @@ public class TensorParallelEquivalenceTests : IClassFixture<TensorParallelEquiva
     private void AssertSameTraining(string dir, string flavor = "tiny")
     {
         var reference = _references.For(flavor);
-        var (expected, actual) = (Losses(reference), Losses(dir));
-        Assert.Equal(10, actual.Length);
-        for (int i = 0; i < expected.Length; i++)
-            Assert.True(Math.Abs(actual[i] - expected[i]) <= LossTolerance * Math.Abs(expected[i]),
-                $"step {i + 1}: loss {actual[i]:R} vs single-process {expected[i]:R}");
+        Support.ResultComparison.AssertSameLosses(Path.Combine(reference, "results"), Path.Combine(dir, "results"), 10, LossTolerance);
         var (n1, nn) = (GradNorms(reference), GradNorms(dir));
         Assert.Equal(n1.Length, nn.Length);
         for (int i = 0; i < n1.Length; i++)
             Assert.True(Math.Abs(n1[i] - nn[i]) <= LossTolerance * n1[i], $"logged step {i + 1}: grad norm {nn[i]:R} vs {n1[i]:R}");
-        var p1 = ResultDump.ReadParameters(Path.Combine(reference, "results", "params.bin"));
-        var pn = ResultDump.ReadParameters(Path.Combine(dir, "results", "params.bin"));
-        Assert.Equal(p1.Keys.Order(), pn.Keys.Order());
-        foreach (var (name, a) in p1)
-        {
-            var b = pn[name];
-            Assert.Equal(a.Length, b.Length);
-            double scale = a.Max(x => Math.Abs(x)), diff = a.Zip(b).Max(t => Math.Abs(t.First - t.Second));
-            Assert.True(diff <= ParamTolerance * scale, $"{name}: max |diff| {diff:E3} vs max |param| {scale:E3}");
-        }
+        Support.ResultComparison.AssertSameParameters(Path.Combine(reference, "results"), Path.Combine(dir, "results"), ParamTolerance);
     }
 
     [Fact]

@@ -112,7 +112,7 @@ public sealed unsafe class MpiLibrary
         return provided;
     }
 
-    public void Finalize() => Check(_finalize(), "MPI_Finalize");
+    public void FinalizeMpi() => Check(_finalize(), "MPI_Finalize");
 
     /// <summary>MPI_Abort: ends every process of the communicator's job; does not return.</summary>
     public void Abort(nint comm, int errorCode) => _abort(comm, errorCode);

@@ -48,6 +48,6 @@ internal sealed class MpiRuntime : IDisposable
         if (Interlocked.Exchange(ref _finished, 1) != 0) return;
         CommThread.Dispose();
         Watchdog.Dispose();
-        if (!Library.IsFinalized) Library.Finalize();
+        if (!Library.IsFinalized) Library.FinalizeMpi();
     }
 }
