@@ -149,7 +149,38 @@ public sealed class Checkpointer : IDisposable
     {
         bool last = step == lastStep;
         if (!(last || step % _c.Interval == 0 || (step == 1 && _c.EnableFirstStepCheckpoint))) return;
-        Save(step, last && _c.LastSaveModelOnly, loaderState().ToJson());
+        if (last && _c.LastSaveInHf) SaveHuggingFace(step);
+        else Save(step, last && _c.LastSaveModelOnly, loaderState().ToJson());
+    }
+
+    /// <summary>
+    /// checkpoint.last_save_in_hf: the final model as a Hugging Face folder step-N (safetensors + config.json, in
+    /// export_dtype). It has no metadata.json, so resuming never picks it; `convert --from hf` or
+    /// initial_load_in_hf reads it back. Written to a temporary folder and renamed, as every save.
+    /// </summary>
+    private void SaveHuggingFace(int step)
+    {
+        WaitPending();
+        var sw = Stopwatch.StartNew();
+        using (var scope = NewDisposeScope())
+        using (no_grad())
+        {
+            // Under FSDP gathering the full tensors is collective: every rank takes part, rank 0 writes.
+            var parameters = _fsdp != null
+                ? _fsdp.FullParameters().ToList()
+                : _model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList();
+            if (_world.Rank == 0)
+            {
+                string final = CheckpointFolder.StepPath(Root, step), temp = final + ".tmp-hf";
+                if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+                if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
+                HfCheckpoint.Export(parameters.ToDictionary(p => p.Item1, p => p.Item2), _model.Args, temp,
+                    Dtypes.Parse(_c.ExportDtype, "checkpoint.export_dtype"));
+                Directory.Move(temp, final);
+            }
+        }
+        _world.Barrier();
+        _log.WriteLine($"checkpoint: saved step {step} in Hugging Face format ({_c.ExportDtype}) to {CheckpointFolder.StepPath(Root, step)} in {sw.Elapsed.TotalSeconds:F3} s");
     }
 
     /// <summary>checkpoint.create_seed_checkpoint: the initialized weights and optimizer as step-0.</summary>

@@ -22,6 +22,9 @@ public static class ConfigValidator
             throw new ConfigException(
                 $"'activation_checkpoint.selective_ac_option' = \"{ac.SelectiveAcOption}\": expected \"op\" or a positive integer N (checkpoint every Nth block)");
 
+        if (config.Checkpoint.LastSaveInHf && !config.Checkpoint.LastSaveModelOnly)
+            throw new ConfigException("'checkpoint.last_save_in_hf' = true needs checkpoint.last_save_model_only = true: a Hugging Face folder holds only the model");
+
         var t = config.Training;
         if (t.GlobalBatchSize != -1 && t.GlobalBatchSize < t.LocalBatchSize)
             throw new ConfigException(

@@ -11,7 +11,6 @@ public static class FeatureGate
     public static void RequireBuilt(JobConfig c)
     {
         void No(bool asked, string what) { if (asked) throw new ConfigException($"{what} is not built yet in SharpTitan"); }
-        No(c.Checkpoint.Enable && c.Checkpoint.LastSaveInHf, "checkpoint.last_save_in_hf (use `sharptitan convert --to hf` on the last step)");
         No(c.Parallelism.TensorParallelDegree > 1 && c.ActivationCheckpoint.Mode == "selective" && c.ActivationCheckpoint.SelectiveAcOption == "op",
             "activation_checkpoint.selective_ac_option = \"op\" with tensor parallel");
         No(c.Model.Converters.Length > 0, "model.converters (float8)");
