@@ -10,19 +10,22 @@ public class MpiFaultTests
     public void AnExceptionOnOneRankAbortsTheJobWithItsMessage()
     {
         var r = MpiRun.Worker(2, "throw-at-step", "rank=1", "step=3");
-        Assert.False(r.TimedOut, r.Describe());
-        Assert.True(r.ExitCode != 0, r.Describe());
-        Assert.Contains("rank 1 failed, aborting the job: InvalidOperationException: injected failure at step 3", r.Output);
-        Assert.True(r.Elapsed < Prompt, r.Describe());
+        AssertEndedPromptlyWith(r, "rank 1 failed, aborting the job: InvalidOperationException: injected failure at step 3");
     }
 
     [Fact]
     public void TheWatchdogAbortsACollectiveThatOutlivesTheTimeoutNamingIt()
     {
         var r = MpiRun.Worker(2, "hang", "rank=1", "timeout=2");
+        AssertEndedPromptlyWith(r, "rank 0: watchdog: collective all_reduce on group 'world' (2 ranks) did not finish within 2 s (train timeout)");
+    }
+
+    /// <summary>The job ended by itself (no test timeout), non-zero, within <see cref="Prompt"/>, printing the message.</summary>
+    private static void AssertEndedPromptlyWith(ProcessResult r, string message)
+    {
         Assert.False(r.TimedOut, r.Describe());
         Assert.True(r.ExitCode != 0, r.Describe());
-        Assert.Contains("rank 0: watchdog: collective all_reduce on group 'world' (2 ranks) did not finish within 2 s (train timeout)", r.Output);
+        Assert.Contains(message, r.Output);
         Assert.True(r.Elapsed < Prompt, r.Describe());
     }
 
