@@ -1,5 +1,4 @@
 using SharpTitan.Models.Llama3;
-using Linear = TorchSharp.Modules.Linear;
 using static TorchSharp.torch;
 
 namespace SharpTitan.Parallel;
@@ -40,7 +39,6 @@ internal sealed class SelectiveOpRecorder : IDisposable
             foreach (var (name, linear) in new[] { ("attention.wq", a.wq), ("attention.wk", a.wk), ("attention.wv", a.wv),
                          ("attention.wo", a.wo), ("feed_forward.w1", f.w1), ("feed_forward.w2", f.w2), ("feed_forward.w3", f.w3) })
             {
-                if (linear.bias is not null) throw new InvalidOperationException($"selective op AC: {name} has a bias (not supported)");
                 var pre = linear.register_forward_pre_hook((_, u) => LinearPre(name, u)!); // null: input unchanged
                 var post = linear.register_forward_hook((_, _, y) => LinearPost(name, linear, y));
                 _removeHooks.Add(pre.remove);
@@ -82,7 +80,7 @@ internal sealed class SelectiveOpRecorder : IDisposable
         return u.narrow(u.dim() - 2, 0, 1); // one token: the real output comes from the record
     }
 
-    private Tensor LinearPost(string name, Linear linear, Tensor y)
+    private Tensor LinearPost(string name, LinearLayer linear, Tensor y)
     {
         if (_mode == Mode.Recording)
         {
@@ -94,8 +92,8 @@ internal sealed class SelectiveOpRecorder : IDisposable
         _gradMode = null;
         var u = _record!.Inputs[name];
         var value = _record.Values.TryGetValue(name, out var kept) ? kept
-            : zeros([.. u.shape[..^1], linear.weight!.shape[0]], u.dtype);
-        return ReplayLinearFunction.apply(u, linear.weight!, value);
+            : zeros([.. u.shape[..^1], linear.OutFeatures], u.dtype);
+        return ReplayLinearFunction.apply(u, linear.weight, value);
     }
 
     private (Tensor, Tensor, Tensor)? AttentionPre(Tensor q, Tensor k, Tensor v)

@@ -13,17 +13,17 @@ public sealed class Attention : nn.Module<Tensor, Tensor, Tensor, Tensor>
 {
     private readonly int _headDim;
     private readonly int _nRep;
-    public Linear wq, wk, wv, wo;
+    public LinearLayer wq, wk, wv, wo;
     public ScaledDotProductAttention sdpa = new();
 
     public Attention(ModelArgs args) : base(nameof(Attention))
     {
         _headDim = args.HeadDim;
         _nRep = args.NHeads / args.KvHeads;
-        wq = nn.Linear(args.Dim, (long)args.NHeads * _headDim, hasBias: false);
-        wk = nn.Linear(args.Dim, (long)args.KvHeads * _headDim, hasBias: false);
-        wv = nn.Linear(args.Dim, (long)args.KvHeads * _headDim, hasBias: false);
-        wo = nn.Linear((long)args.NHeads * _headDim, args.Dim, hasBias: false);
+        wq = new LinearLayer(args.Dim, (long)args.NHeads * _headDim);
+        wk = new LinearLayer(args.Dim, (long)args.KvHeads * _headDim);
+        wv = new LinearLayer(args.Dim, (long)args.KvHeads * _headDim);
+        wo = new LinearLayer((long)args.NHeads * _headDim, args.Dim);
         RegisterComponents();
     }
 

@@ -7,13 +7,13 @@ namespace SharpTitan.Models.Llama3;
 /// <summary>SwiGLU feed-forward: w2(silu(w1 x) * w3 x).</summary>
 public sealed class FeedForward : nn.Module<Tensor, Tensor>
 {
-    public Linear w1, w2, w3;
+    public LinearLayer w1, w2, w3;
 
     public FeedForward(ModelArgs args) : base(nameof(FeedForward))
     {
-        w1 = nn.Linear(args.Dim, args.FfnHiddenDim, hasBias: false);
-        w2 = nn.Linear(args.FfnHiddenDim, args.Dim, hasBias: false);
-        w3 = nn.Linear(args.Dim, args.FfnHiddenDim, hasBias: false);
+        w1 = new LinearLayer(args.Dim, args.FfnHiddenDim);
+        w2 = new LinearLayer(args.FfnHiddenDim, args.Dim);
+        w3 = new LinearLayer(args.Dim, args.FfnHiddenDim);
         RegisterComponents();
     }
 

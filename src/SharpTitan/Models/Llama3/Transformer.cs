@@ -14,7 +14,7 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
     public Embedding tok_embeddings;
     public ModuleList<TransformerBlock> layers;
     public RMSNorm norm;
-    public Linear? output;
+    public LinearLayer? output;
 
     // Rotary tables are derived state, not parameters: kept out of state dicts, rebuilt on construction.
     private readonly Tensor _ropeCos, _ropeSin;
@@ -26,7 +26,7 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
         tok_embeddings = nn.Embedding(args.VocabSize, args.Dim);
         layers = nn.ModuleList(Enumerable.Range(0, args.NLayers).Select(i => new TransformerBlock(i, args)).ToArray());
         norm = new RMSNorm(args.Dim, args.NormEps);
-        output = args.TieEmbeddings ? null : nn.Linear(args.Dim, args.VocabSize, hasBias: false);
+        output = args.TieEmbeddings ? null : new LinearLayer(args.Dim, args.VocabSize);
         RegisterComponents();
         (_ropeCos, _ropeSin) = RotaryEmbedding.Tables(args, args.MaxSeqLen);
     }
