@@ -11,8 +11,6 @@ public static class FeatureGate
     public static void RequireBuilt(JobConfig c)
     {
         void No(bool asked, string what) { if (asked) throw new ConfigException($"{what} is not built yet in SharpTitan"); }
-        No(c.Parallelism.TensorParallelDegree > 1 && c.ActivationCheckpoint.Mode == "selective" && c.ActivationCheckpoint.SelectiveAcOption == "op",
-            "activation_checkpoint.selective_ac_option = \"op\" with tensor parallel");
         No(c.Model.Converters.Length > 0, "model.converters (float8)");
         No(c.Compile.Enable, "compile.enable");
         No(c.Metrics.EnableWandb, "metrics.enable_wandb");

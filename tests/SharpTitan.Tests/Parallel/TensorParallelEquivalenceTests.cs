@@ -95,6 +95,12 @@ public class TensorParallelEquivalenceTests : IClassFixture<TensorParallelEquiva
     public void Tp2WithSelectiveLayerActivationCheckpointingMatchesOneProcess() =>
         AssertSameTraining(Train(2, 2, "tiny", ["--activation_checkpoint.mode", "selective", "--activation_checkpoint.selective_ac_option", "2"]));
 
+    /// <summary>Selective op under TP: the kept matmul outputs are the local (pre-collective) ones, so the replay
+    /// feeds TP's hooks exactly what the first forward did.</summary>
+    [Fact]
+    public void Tp2WithSelectiveOpActivationCheckpointingMatchesOneProcess() =>
+        AssertSameTraining(Train(2, 2, "tiny", ["--activation_checkpoint.mode", "selective", "--activation_checkpoint.selective_ac_option", "op"]));
+
     /// <summary>4 ranks on CI's 2 cores are slow: one run (sequence and loss parallel; the other paths run at TP 2).</summary>
     [Fact]
     public void Tp4MatchesOneProcess() =>
