@@ -26,7 +26,14 @@ public static partial class AcPrecisionBench
     public sealed record Case(string Group, string Model, string Label, string[] Overrides, int Threads, int Batch, int SeqLen, int Steps,
         int Ranks = 1, bool FixedMmapThreshold = false);
     public sealed record Result(Case Case, long Parameters, double MedianTokensPerSecond, double MedianStepSeconds,
-        double Tflops, double PeakTflops, double MfuPercent, double PeakRssGiB, double SteadyRssGiB, double FirstLoss);
+        double Tflops, double PeakTflops, double MfuPercent, double PeakRssGiB, double SteadyRssGiB, double FirstLoss)
+    {
+        /// <summary>fp32 gradients: allocated in backward and freed after the optimizer step, so the peak holds them
+        /// but the steady RSS does not; they are there whatever the AC mode.</summary>
+        public double GradientGiB => Parameters * 4.0 / (1L << 30);
+        /// <summary>Activations and temporaries: the peak less what the step leaves and less the gradients.</summary>
+        public double ActivationGiB => PeakRssGiB - SteadyRssGiB - GradientGiB;
+    }
 
     public static ModelArgs Deep16 { get; } = new() { Dim = 256, NLayers = 16, NHeads = 8, VocabSize = 259, MultipleOf = 256 };
 
@@ -113,7 +120,7 @@ public static partial class AcPrecisionBench
     }
 
     public static string Row(Result r) => string.Format(CultureInfo.InvariantCulture,
-        "| {0} ({1:F1}M) | {2}{13} | {3}x{4} | {5:N0} | {6:F2} | {7:F3} | {8:F3} | {9:F1}% | {10:F2} | {11:F2} | {12:F2} |",
+        "| {0} ({1:F1}M) | {2}{13} | {3}x{4} | {5:N0} | {6:F2} | {7:F3} | {8:F3} | {9:F1}% | {10:F2} | {11:F2} | {12:F2} | {14:F3} | {15:F3} |",
         r.Case.Model, r.Parameters / 1e6, r.Case.Label, r.Case.Batch, r.Case.SeqLen, r.MedianTokensPerSecond, r.MedianStepSeconds,
-        r.Tflops, r.PeakTflops, r.MfuPercent, r.PeakRssGiB, r.SteadyRssGiB, r.PeakRssGiB - r.SteadyRssGiB, r.Case.FixedMmapThreshold ? " (mmap 128K)" : "");
+        r.Tflops, r.PeakTflops, r.MfuPercent, r.PeakRssGiB, r.SteadyRssGiB, r.PeakRssGiB - r.SteadyRssGiB, r.Case.FixedMmapThreshold ? " (mmap 128K)" : "", r.GradientGiB, r.ActivationGiB);
 }
