@@ -1,5 +1,8 @@
 using SharpTitan.Checkpoint;
+using SharpTitan.Checkpoint.HuggingFace;
+using SharpTitan.Models.Llama3;
 using SharpTitan.Tests.Distributed;
+using static TorchSharp.torch;
 using static SharpTitan.Tests.Checkpoint.CheckpointRuns;
 
 namespace SharpTitan.Tests.Checkpoint;
@@ -38,6 +41,26 @@ public class TensorParallelCheckpointTests
         AssertSame(Losses(tp)[10..], Losses(single), Parameters(tp), Parameters(single), LossTolerance, ParamTolerance);
         var back = Train(2, 2, 20, Step(single, 15));
         AssertSame(Losses(single)[5..], Losses(back), Parameters(single), Parameters(back), LossTolerance, ParamTolerance);
+    }
+
+    /// <summary>
+    /// last_save_in_hf under TP 2 gathers the blocks into whole tensors equal to the final parameters; a TP 2 run
+    /// with initial_load_in_hf takes its blocks back from that folder (lr 0, so one step leaves them unchanged).
+    /// </summary>
+    [Fact]
+    public void Tp2LastSaveInHfRoundTrips()
+    {
+        Support.TestSetup.Torch();
+        var dir = Train(2, 2, 3, null, "--checkpoint.last_save_model_only", "true", "--checkpoint.last_save_in_hf", "--checkpoint.interval", "100");
+        var hf = Step(dir, 3);
+        using var scope = NewDisposeScope();
+        var imported = HfCheckpoint.Import(hf, ModelFlavors.Llama3["tiny"] with { VocabSize = 259, MaxSeqLen = 32 });
+        var final = Parameters(dir);
+        Assert.Equal(final.Keys.Order(), imported.Keys.Order());
+        foreach (var (name, values) in final) Assert.Equal(values, imported[name].contiguous().data<float>().ToArray());
+
+        var loaded = Train(2, 2, 1, null, "--checkpoint.initial_load_path", hf, "--checkpoint.initial_load_in_hf", "--optimizer.lr", "0");
+        foreach (var (name, values) in Parameters(loaded)) Assert.Equal(final[name], values);
     }
 
     [Fact]
