@@ -2,7 +2,7 @@ using SharpTitan.Benchmarks;
 
 // dotnet run -c Release --project benchmarks/SharpTitan.Benchmarks -- <benchmark> [results folder]
 string which = args.Length > 0 ? args[0] : "";
-string results = args.Length > 1 && which is not ("train-case" or "acmp-case" or "fsdp-scaling-case") ? args[1] : Path.Combine("benchmarks", "results");
+string results = args.Length > 1 && which is not ("train-case" or "acmp-case" or "fsdp-scaling-case" or "checkpoint-case") ? args[1] : Path.Combine("benchmarks", "results");
 Directory.CreateDirectory(results);
 switch (which)
 {
@@ -14,6 +14,7 @@ switch (which)
     case "fsdp-scaling-case": FsdpBench.RunCase(System.Text.Json.JsonSerializer.Deserialize<FsdpBench.Case>(args[1])!); break;
     case "data": return DataPipelineBench.Run(args.Length > 2 ? int.Parse(args[2]) : 4);
     case "checkpoint": CheckpointBench.Run(results); break;
+    case "checkpoint-case": CheckpointBench.RunCase(System.Text.Json.JsonSerializer.Deserialize<CheckpointBench.Case>(args[1])!); break;
     case "soak": Soak.Run(results, args.Length > 2 ? int.Parse(args[2]) : 2000); break;
     default:
         Console.Error.WriteLine("usage: SharpTitan.Benchmarks train|fsdp-scaling|data|checkpoint|ac|ac-mmap|mp|fsdp|soak [results-folder] [soak-steps | data-train-steps]");

@@ -6,8 +6,17 @@ namespace SharpTitan.Checkpoint;
 /// <summary>One file of a checkpoint: its size and SHA-256 (lower-case hex).</summary>
 public sealed record FileEntry(string Name, long Bytes, string Sha256);
 
-/// <summary>Elements [Start, Start + Count) of a tensor, stored at byte Offset of File.</summary>
-public sealed record ChunkEntry(string File, long Start, long Count, long Offset);
+/// <summary>
+/// Elements [Start, Start + Count) of a tensor, stored at byte Offset of File. With BlockOffset and BlockShape
+/// (a tensor-parallel slice; see <see cref="TensorBlock"/>) the range is of that block in row-major order, else
+/// of the whole tensor.
+/// </summary>
+public sealed record ChunkEntry(string File, long Start, long Count, long Offset,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long[]? BlockOffset = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long[]? BlockShape = null)
+{
+    [JsonIgnore] public TensorBlock? Block => BlockOffset is { } o && BlockShape is { } s ? new TensorBlock(o, s) : null;
+}
 
 /// <summary>A global tensor: full shape, dtype as stored, and the chunks that together cover it exactly once.</summary>
 public sealed record TensorEntry(string Name, string Dtype, long[] Shape, List<ChunkEntry> Chunks)
@@ -23,7 +32,8 @@ public sealed record CheckpointMetadata
 {
     public const string FileName = "metadata.json", FormatName = "sharptitan-checkpoint";
     public string Format { get; init; } = FormatName;
-    public int Version { get; init; } = 1;
+    /// <summary>2 added chunk blocks (tensor parallel); version 1 files (whole-tensor ranges only) still load.</summary>
+    public int Version { get; init; } = 2;
     public int Step { get; init; }
     public bool ModelOnly { get; init; }
     public long OptimizerStep { get; init; }
@@ -48,7 +58,7 @@ public sealed record CheckpointMetadata
         try { m = JsonSerializer.Deserialize<CheckpointMetadata>(File.ReadAllText(path), Json); }
         catch (JsonException e) { throw new InvalidDataException($"{path}: not valid checkpoint metadata ({e.Message})"); }
         if (m == null || m.Format != FormatName) throw new InvalidDataException($"{path}: not a SharpTitan checkpoint (format \"{m?.Format}\")");
-        if (m.Version != 1) throw new InvalidDataException($"{path}: checkpoint format version {m.Version} (this build reads 1)");
+        if (m.Version is not (1 or 2)) throw new InvalidDataException($"{path}: checkpoint format version {m.Version} (this build reads 1 and 2)");
         return m;
     }
 }
@@ -62,4 +72,5 @@ public sealed record RankManifest(int Rank, FileEntry File, List<RankChunk> Chun
 }
 
 /// <summary>A chunk as its writer knows it (with the tensor's name, dtype and shape).</summary>
-public sealed record RankChunk(string Tensor, string Dtype, long[] Shape, long Start, long Count, long Offset);
+public sealed record RankChunk(string Tensor, string Dtype, long[] Shape, long Start, long Count, long Offset,
+    long[]? BlockOffset = null, long[]? BlockShape = null);

@@ -106,17 +106,37 @@ public static class CheckpointReader
         return result;
     }
 
-    /// <summary>A tensor's chunks must cover its elements exactly once.</summary>
-    public static void CheckCoverage(TensorEntry t, string folder)
+    /// <summary>A stored run: global elements [Global, Global + Count) at byte Offset of File.</summary>
+    private readonly record struct StoredRun(long Global, long Count, string File, long Offset);
+
+    /// <summary>A tensor's chunks as runs of the global tensor, ascending; they must cover it exactly once.</summary>
+    private static List<StoredRun> StoredRuns(TensorEntry t, int elementSize, string folder)
     {
-        long next = 0;
-        foreach (var c in t.Chunks.OrderBy(c => c.Start))
+        var runs = new List<StoredRun>();
+        foreach (var c in t.Chunks)
         {
-            if (c.Start != next || c.Count <= 0) throw new InvalidDataException($"checkpoint {folder}: tensor {t.Name} has a gap or overlap at element {next}");
-            next += c.Count;
+            if (c.Count <= 0) throw new InvalidDataException($"checkpoint {folder}: tensor {t.Name} has an empty chunk in {c.File}");
+            if (c.Block is { } b && (b.Shape.Length != t.Shape.Length || b.Offset.Length != t.Shape.Length
+                    || b.Offset.Zip(b.Shape, t.Shape).Any(x => x.First < 0 || x.Second < 0 || x.First + x.Second > x.Third)
+                    || c.Start < 0 || c.Start + c.Count > b.Numel))
+                throw new InvalidDataException($"checkpoint {folder}: tensor {t.Name} has a chunk in {c.File} outside its shape");
+            foreach (var (global, local, count) in TensorBlock.Runs(t.Shape, c.Block, c.Start, c.Count))
+                runs.Add(new StoredRun(global, count, c.File, c.Offset + (local - c.Start) * elementSize));
+        }
+        runs.Sort((a, b) => a.Global.CompareTo(b.Global));
+        long next = 0;
+        foreach (var r in runs)
+        {
+            if (r.Global != next) throw new InvalidDataException($"checkpoint {folder}: tensor {t.Name} has a gap or overlap at element {Math.Min(next, r.Global)}");
+            next += r.Count;
         }
         if (next != t.Numel) throw new InvalidDataException($"checkpoint {folder}: tensor {t.Name} covers {next} of {t.Numel} elements");
+        return runs;
     }
+
+    /// <summary>A tensor's chunks must cover its elements exactly once.</summary>
+    public static void CheckCoverage(TensorEntry t, string folder) =>
+        StoredRuns(t, Dtypes.Size(Dtypes.Parse(t.Dtype, $"{folder} ({t.Name})")), folder);
 
     private static unsafe void ReadAll(string folder, CheckpointMetadata meta, Dictionary<string, TensorEntry> byName,
         List<StatePiece> wanted, List<(StatePiece, Tensor)> staging)
@@ -126,19 +146,26 @@ public static class CheckpointReader
         foreach (var piece in wanted)
         {
             var t = byName[piece.Name];
-            CheckCoverage(t, folder);
             var dtype = Dtypes.Parse(t.Dtype, $"{folder}/{CheckpointMetadata.FileName} ({t.Name})");
             int size = Dtypes.Size(dtype);
+            var stored = StoredRuns(t, size, folder);
             var data = empty(piece.Count, dtype).DetachFromDisposeScope();
             staging.Add((piece, data));
             nint basePtr = TensorMemory.DataPointer(data);
-            long lo0 = piece.GlobalStart, hi0 = piece.GlobalStart + piece.Count;
-            foreach (var c in t.Chunks.Where(c => c.Start < hi0 && c.Start + c.Count > lo0))
+            foreach (var (global, local, count) in TensorBlock.Runs(piece.GlobalShape, piece.Block, piece.Start, piece.Count))
             {
-                long lo = Math.Max(lo0, c.Start), hi = Math.Min(hi0, c.Start + c.Count);
-                if (!files.ContainsKey(c.File)) throw new InvalidDataException($"checkpoint {folder}: tensor {t.Name} refers to {c.File}, which the metadata does not list");
-                if (!ops.TryGetValue(c.File, out var list)) ops[c.File] = list = [];
-                list.Add(new ReadOp(c.Offset + (lo - c.Start) * size, (hi - lo) * size, basePtr + (nint)((lo - lo0) * size)));
+                // The first stored run that ends after this run starts, then every one that overlaps it.
+                int i = stored.BinarySearch(new StoredRun(global, 0, "", 0), Comparer<StoredRun>.Create((a, b) => a.Global.CompareTo(b.Global)));
+                if (i < 0) i = Math.Max(0, ~i - 1);
+                for (; i < stored.Count && stored[i].Global < global + count; i++)
+                {
+                    var c = stored[i];
+                    long lo = Math.Max(global, c.Global), hi = Math.Min(global + count, c.Global + c.Count);
+                    if (lo >= hi) continue;
+                    if (!files.ContainsKey(c.File)) throw new InvalidDataException($"checkpoint {folder}: tensor {t.Name} refers to {c.File}, which the metadata does not list");
+                    if (!ops.TryGetValue(c.File, out var list)) ops[c.File] = list = [];
+                    list.Add(new ReadOp(c.Offset + (lo - c.Global) * size, (hi - lo) * size, basePtr + (nint)((local - piece.Start + lo - global) * size)));
+                }
             }
         }
         foreach (var (name, list) in ops) ReadFile(Path.Combine(folder, name), files[name], list.OrderBy(o => o.FileOffset).ToList());

@@ -65,7 +65,8 @@ public sealed class CheckpointWriter(string root, IProcessGroup world, int keepL
         var tensors = manifests.SelectMany(m => m.Chunks.Select(c => (m.File.Name, c)))
             .GroupBy(x => x.c.Tensor)
             .Select(g => new TensorEntry(g.Key, g.First().c.Dtype, g.First().c.Shape,
-                g.Select(x => new ChunkEntry(x.Name, x.c.Start, x.c.Count, x.c.Offset)).OrderBy(c => c.Start).ToList()))
+                g.Select(x => new ChunkEntry(x.Name, x.c.Start, x.c.Count, x.c.Offset, x.c.BlockOffset, x.c.BlockShape))
+                    .OrderBy(c => TensorBlock.Runs(g.First().c.Shape, c.Block, c.Start, c.Count).First().Global).ToList()))
             .OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
         foreach (var t in tensors) CheckpointReader.CheckCoverage(t, temp);
         var meta = new CheckpointMetadata

@@ -11,14 +11,20 @@ using static TorchSharp.torch;
 
 namespace SharpTitan.Checkpoint;
 
-/// <summary>Where a run starts: the step already done and the data loader's position (null = the beginning).</summary>
-public sealed record ResumePoint(int Step, DataLoaderState? DataLoader);
+/// <summary>
+/// Where a run starts: the step already done and the data loader's position (null = the beginning).
+/// <paramref name="LrStepOffset"/>: steps done that the LR schedule has not seen (the resumed step when
+/// exclude_from_loading has "lr_scheduler", so the schedule starts over as torchtitan's would).
+/// </summary>
+public sealed record ResumePoint(int Step, DataLoaderState? DataLoader, int LrStepOffset = 0);
 
 /// <summary>
 /// The trainer's view of [checkpoint]: loads at start (torchtitan's semantics: the latest step-N, or load_step,
 /// else initial_load_path), saves every interval steps, at step 1 with enable_first_step_checkpoint and at the
 /// last step (model only in export_dtype with last_save_model_only), synchronously or on a background thread
-/// (async_mode = "async": the state is cloned, then written while training goes on).
+/// (async_mode = "async": the state is cloned, then written while training goes on). A step-0 checkpoint (the seed
+/// that create_seed_checkpoint writes on one process) loads as model only. With tensor parallel each rank saves
+/// and loads its blocks of the global tensors, and the norms (replicated) are written by TP rank 0 only.
 /// </summary>
 public sealed class Checkpointer : IDisposable
 {
@@ -28,6 +34,8 @@ public sealed class Checkpointer : IDisposable
     private readonly IProcessGroup _world;
     private readonly Transformer _model;
     private readonly FsdpModel? _fsdp;
+    private readonly TensorParallel? _tp;
+    private readonly IMixedPrecision? _mixed;
     private readonly AdamW _optimizer;
     private readonly TextWriter _log;
     private readonly CheckpointWriter _writer;
@@ -41,9 +49,13 @@ public sealed class Checkpointer : IDisposable
     /// <summary>Seconds the start-up load took (0 when nothing was loaded).</summary>
     public double LoadSeconds { get; private set; }
 
-    public Checkpointer(JobConfig config, IProcessGroup world, Transformer model, FsdpModel? fsdp, AdamW optimizer, TextWriter log)
+    /// <param name="mixed">Single-process mixed precision: its fp32 masters are what is saved and loaded as the model.</param>
+    public Checkpointer(JobConfig config, IProcessGroup world, Transformer model, FsdpModel? fsdp, AdamW optimizer, TextWriter log,
+        TensorParallel? tp = null, IMixedPrecision? mixed = null)
     {
-        (_config, _c, _world, _model, _fsdp, _optimizer, _log) = (config, config.Checkpoint, world, model, fsdp, optimizer, log);
+        (_config, _c, _world, _model, _fsdp, _optimizer, _log, _tp, _mixed) = (config, config.Checkpoint, world, model, fsdp, optimizer, log, tp, mixed);
+        if (_c.CreateSeedCheckpoint && world.Size > 1)
+            throw new ConfigException($"checkpoint.create_seed_checkpoint runs on one process (this job has {world.Size} ranks): the seed holds the unsharded model, which any layout then loads");
         foreach (var key in _c.ExcludeFromLoading)
             if (!ExcludableKeys.Contains(key))
                 throw new ConfigException($"checkpoint.exclude_from_loading: unknown key \"{key}\" (expected {string.Join(", ", ExcludableKeys)})");
@@ -59,8 +71,11 @@ public sealed class Checkpointer : IDisposable
         var steps = CheckpointFolder.CompleteSteps(Root);
         if (_c.LoadStep != -1 || steps.Count > 0)
         {
-            var folder = CheckpointFolder.Resolve(Root, _c.LoadStep);
-            return LoadFull(folder);
+            int step = _c.LoadStep != -1 ? _c.LoadStep : steps[^1];
+            var folder = CheckpointFolder.Resolve(Root, step);
+            if (step != 0) return LoadFull(folder);
+            LoadModel(folder); // torchtitan: step 0 is a seed checkpoint, loaded as model only
+            return new ResumePoint(0, null);
         }
         if (_c.InitialLoadPath is { } initial)
         {
@@ -78,6 +93,10 @@ public sealed class Checkpointer : IDisposable
 
     private bool Excluded(string key) => _c.ExcludeFromLoading.Contains(key);
 
+    // Without FSDP: the tensors the optimizer updates (the fp32 masters under mixed precision), by parameter name.
+    private IEnumerable<(string Name, Tensor Value)> Parameters =>
+        _mixed?.NamedMasters ?? _model.named_parameters().Select(p => (p.name, (Tensor)p.parameter));
+
     private ResumePoint LoadFull(string folder)
     {
         var sw = Stopwatch.StartNew();
@@ -87,7 +106,7 @@ public sealed class Checkpointer : IDisposable
         var prefixes = new List<string>();
         if (!Excluded("model")) prefixes.Add(TrainingState.Model);
         if (withOptimizer) prefixes.AddRange([TrainingState.ExpAvg, TrainingState.ExpAvgSq]);
-        var targets = TrainingState.Pieces(_model, _fsdp, _optimizer, withOptimizer)
+        var targets = TrainingState.Pieces(Parameters, _fsdp, _optimizer, withOptimizer, _tp)
             .Where(p => prefixes.Any(p.Name.StartsWith)).ToList();
         var rng = random.get_rng_state();
         var rngPiece = TrainingState.Whole($"rng.rank{_world.Rank}", rng);
@@ -95,19 +114,23 @@ public sealed class Checkpointer : IDisposable
             meta.ModelOnly || Excluded("train_state") ? null : [rngPiece]);
         if (!meta.ModelOnly && !Excluded("train_state") && meta.Tensors.Any(t => t.Name == rngPiece.Name)) random.set_rng_state(rng);
         if (withOptimizer) _optimizer.StepCount = meta.OptimizerStep;
+        _mixed?.AfterStep(); // the model's compute copy follows the loaded masters
         int step = meta.ModelOnly || Excluded("train_state") ? 0 : meta.Step;
-        var loader = meta.DataLoader != null && step > 0 && !Excluded("dataloader") ? DataLoaderState.FromJson(meta.DataLoader, $"{folder} data loader state") : null;
+        int scheduled = meta.ModelOnly || Excluded("lr_scheduler") ? 0 : meta.Step;
+        var loader = meta.DataLoader != null && !meta.ModelOnly && !Excluded("dataloader") ? DataLoaderState.FromJson(meta.DataLoader, $"{folder} data loader state") : null;
         LoadSeconds = sw.Elapsed.TotalSeconds;
         _log.WriteLine($"checkpoint: loaded {folder} ({(meta.ModelOnly ? "model only" : withOptimizer ? "model, optimizer" : "model")}" +
-                       $"{(loader != null ? ", data loader" : "")}; saved by {meta.WorldSize} rank(s)) in {sw.Elapsed.TotalSeconds:F2} s; resuming after step {step}");
-        return new ResumePoint(step, loader);
+                       $"{(loader != null ? ", data loader" : "")}{(scheduled == meta.Step ? ", lr schedule" : "")}; saved by {meta.WorldSize} rank(s)) " +
+                       $"in {sw.Elapsed.TotalSeconds:F2} s; resuming after step {step}");
+        return new ResumePoint(step, loader, step - scheduled);
     }
 
     private void LoadModel(string folder)
     {
         using var scope = NewDisposeScope();
-        var targets = TrainingState.Pieces(_model, _fsdp, null, withOptimizer: false);
+        var targets = TrainingState.Pieces(Parameters, _fsdp, null, withOptimizer: false, _tp);
         CheckpointReader.Load(folder, GlobalShapes(false), [TrainingState.Model], targets, _world);
+        _mixed?.AfterStep();
         _log.WriteLine($"checkpoint: initial weights loaded from {folder}");
     }
 
@@ -120,8 +143,9 @@ public sealed class Checkpointer : IDisposable
         CheckpointReader.CheckMatch($"Hugging Face model {folder}", full.ToDictionary(kv => TrainingState.Model + kv.Key, kv => kv.Value.shape),
             GlobalShapes(false), [TrainingState.Model]);
         using (no_grad())
-            foreach (var p in TrainingState.Pieces(_model, _fsdp, null, withOptimizer: false))
-                p.Slice().copy_(full[p.Name[TrainingState.Model.Length..]].reshape(-1).narrow(0, p.GlobalStart, p.Count));
+            foreach (var p in TrainingState.Pieces(Parameters, _fsdp, null, withOptimizer: false, _tp))
+                p.Slice().copy_(p.Cut(full[p.Name[TrainingState.Model.Length..]]));
+        _mixed?.AfterStep();
         _log.WriteLine($"checkpoint: initial weights loaded from Hugging Face {folder} in {sw.Elapsed.TotalSeconds:F2} s");
     }
 
@@ -132,8 +156,9 @@ public sealed class Checkpointer : IDisposable
             ? _fsdp.ShardLayouts.SelectMany(l => l.Parameters).Select(p => (p.Name, p.Shape))
             : _model.named_parameters().Select(p => (p.name, p.parameter.shape));
         var result = new Dictionary<string, long[]>();
-        foreach (var (name, shape) in shapes)
+        foreach (var (name, localShape) in shapes)
         {
+            var shape = TrainingState.Place(name, localShape, _tp).Shape;
             result[TrainingState.Model + name] = shape;
             if (withOptimizer)
             {
@@ -149,8 +174,15 @@ public sealed class Checkpointer : IDisposable
     {
         bool last = step == lastStep;
         if (!(last || step % _c.Interval == 0 || (step == 1 && _c.EnableFirstStepCheckpoint))) return;
-        if (last && _c.LastSaveInHf) SaveHuggingFace(step);
-        else Save(step, last && _c.LastSaveModelOnly, loaderState().ToJson());
+        if (last) SaveLast(step, loaderState().ToJson());
+        else Save(step, false, loaderState().ToJson());
+    }
+
+    // torchtitan's last-step save: a Hugging Face folder, the model only in export_dtype, or everything.
+    private void SaveLast(int step, string? loader)
+    {
+        if (_c.LastSaveInHf) SaveHuggingFace(step);
+        else Save(step, _c.LastSaveModelOnly, loader);
     }
 
     /// <summary>
@@ -166,9 +198,8 @@ public sealed class Checkpointer : IDisposable
         using (no_grad())
         {
             // Under FSDP gathering the full tensors is collective: every rank takes part, rank 0 writes.
-            var parameters = _fsdp != null
-                ? _fsdp.FullParameters().ToList()
-                : _model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList();
+            var parameters = _fsdp != null ? _fsdp.FullParameters().ToList() : Parameters.ToList();
+            if (_tp != null) parameters = parameters.Select(p => (p.Item1, _tp.FullValue(p.Item1, p.Item2))).ToList(); // collective over TP
             if (_world.Rank == 0)
             {
                 string final = CheckpointFolder.StepPath(Root, step), temp = final + ".tmp-hf";
@@ -183,8 +214,15 @@ public sealed class Checkpointer : IDisposable
         _log.WriteLine($"checkpoint: saved step {step} in Hugging Face format ({_c.ExportDtype}) to {CheckpointFolder.StepPath(Root, step)} in {sw.Elapsed.TotalSeconds:F3} s");
     }
 
-    /// <summary>checkpoint.create_seed_checkpoint: the initialized weights and optimizer as step-0.</summary>
-    public void SaveSeed() => Save(0, false, null);
+    /// <summary>
+    /// checkpoint.create_seed_checkpoint (one process): the initialized model saved as step 0 the way the last step
+    /// is saved (torchtitan's save(curr_step=0, last_step=True)); a later run of any layout loads it as model only.
+    /// </summary>
+    public void SaveSeed()
+    {
+        SaveLast(0, null);
+        Finish();
+    }
 
     private void Save(int step, bool modelOnly, string? loader)
     {
@@ -200,7 +238,8 @@ public sealed class Checkpointer : IDisposable
         using (no_grad())
         {
             // HSDP/DDP: only the first dp_replicate rank writes a shard group's pieces (the others hold copies).
-            var pieces = _fsdp?.OwnsShards == false ? new List<StatePiece>() : TrainingState.Pieces(_model, _fsdp, _optimizer, withOptimizer: !modelOnly);
+            var pieces = _fsdp?.OwnsShards == false ? new List<StatePiece>()
+                : TrainingState.Pieces(Parameters, _fsdp, _optimizer, withOptimizer: !modelOnly, _tp, forSave: true);
             if (!modelOnly) pieces.Add(TrainingState.Whole($"rng.rank{_world.Rank}", random.get_rng_state()));
             foreach (var p in pieces)
             {

@@ -30,7 +30,8 @@ public static class ShardFile
             {
                 long bytes = data.numel() * Dtypes.Size(data.dtype);
                 WriteBytes(fs, hash, data, bytes, progress);
-                chunks.Add(new RankChunk(piece.Name, Dtypes.Name(data.dtype), piece.GlobalShape, piece.GlobalStart, piece.Count, offset));
+                chunks.Add(new RankChunk(piece.Name, Dtypes.Name(data.dtype), piece.GlobalShape, piece.Start, piece.Count, offset,
+                    piece.Block?.Offset, piece.Block?.Shape));
                 offset += bytes;
             }
             fs.Flush(flushToDisk: true);

@@ -7,43 +7,72 @@ namespace SharpTitan.Checkpoint;
 /// <summary>
 /// Names the tensors of a training job as global tensors: "model.NAME" for parameters (torchtitan names),
 /// "optimizer.exp_avg.NAME" and "optimizer.exp_avg_sq.NAME" for AdamW's moments. With FSDP, each shard holds
-/// pieces of several parameters (padding excluded); a single process holds whole tensors.
+/// pieces of several parameters (padding excluded); a single process holds whole tensors. With tensor parallel
+/// each parameter (and its moments) is this rank's block of the global tensor; under FSDP x TP the FSDP shards
+/// are flat ranges of those blocks.
 /// </summary>
 public static class TrainingState
 {
     public const string Model = "model.", ExpAvg = "optimizer.exp_avg.", ExpAvgSq = "optimizer.exp_avg_sq.";
 
-    /// <summary>The pieces this rank holds. With <paramref name="withOptimizer"/> false, the model only.</summary>
-    public static List<StatePiece> Pieces(nn.Module model, FsdpModel? fsdp, AdamW? optimizer, bool withOptimizer)
+    /// <summary>
+    /// The pieces this rank holds. With <paramref name="withOptimizer"/> false, the model only. With
+    /// <paramref name="forSave"/>, tensors replicated over the TP group (the norms) come from TP rank 0 only, so
+    /// they are written once; loading fills them on every rank.
+    /// </summary>
+    public static List<StatePiece> Pieces(nn.Module model, FsdpModel? fsdp, AdamW? optimizer, bool withOptimizer,
+        TensorParallel? tp = null, bool forSave = false) =>
+        Pieces(model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)), fsdp, optimizer, withOptimizer, tp, forSave);
+
+    /// <summary>
+    /// As above over the tensors the optimizer updates when there is no FSDP (<paramref name="parameters"/>: the
+    /// model's parameters, or the fp32 masters of single-process mixed precision), in the optimizer's order.
+    /// </summary>
+    public static List<StatePiece> Pieces(IEnumerable<(string Name, Tensor Value)> parameters, FsdpModel? fsdp, AdamW? optimizer,
+        bool withOptimizer, TensorParallel? tp = null, bool forSave = false)
     {
         var pieces = new List<StatePiece>();
+        bool Skip(string name) => forSave && tp != null && tp.Group.Rank != 0 && tp.IsReplicated(name);
         if (fsdp != null)
         {
             for (int i = 0; i < fsdp.Shards.Count; i++)
             {
                 var layout = fsdp.ShardLayouts[i];
-                AddShard(pieces, Model, layout, fsdp.Shards[i]);
+                AddShard(pieces, Model, layout, fsdp.Shards[i], tp, Skip);
                 if (withOptimizer && optimizer != null)
                 {
-                    AddShard(pieces, ExpAvg, layout, optimizer.ExpAvg[i]);
-                    AddShard(pieces, ExpAvgSq, layout, optimizer.ExpAvgSq[i]);
+                    AddShard(pieces, ExpAvg, layout, optimizer.ExpAvg[i], tp, Skip);
+                    AddShard(pieces, ExpAvgSq, layout, optimizer.ExpAvgSq[i], tp, Skip);
                 }
             }
             return pieces;
         }
-        var named = model.named_parameters().ToList();
+        var named = parameters.ToList();
         for (int i = 0; i < named.Count; i++)
         {
             var (name, p) = named[i];
-            pieces.Add(Whole(Model + name, p));
+            if (Skip(name)) continue;
+            var (shape, block) = Place(name, p.shape, tp);
+            AddWhole(pieces, Model + name, shape, block, p);
             if (withOptimizer && optimizer != null)
             {
-                // The optimizer was built over model.parameters() in this same order.
-                pieces.Add(Whole(ExpAvg + name, optimizer.ExpAvg[i]));
-                pieces.Add(Whole(ExpAvgSq + name, optimizer.ExpAvgSq[i]));
+                // The optimizer was built over these tensors in this same order.
+                AddWhole(pieces, ExpAvg + name, shape, block, optimizer.ExpAvg[i]);
+                AddWhole(pieces, ExpAvgSq + name, shape, block, optimizer.ExpAvgSq[i]);
             }
         }
         return pieces;
+    }
+
+    /// <summary>A parameter's global shape and, when TP shards it, this rank's block of it.</summary>
+    public static (long[] Shape, TensorBlock? Block) Place(string name, long[] localShape, TensorParallel? tp)
+    {
+        if (tp?.ShardOf(name) is not { } s) return (localShape, null);
+        var shape = localShape.ToArray();
+        shape[s.Dim] = s.FullSize;
+        var offset = new long[shape.Length];
+        offset[s.Dim] = s.Start;
+        return (shape, new TensorBlock(offset, localShape));
     }
 
     /// <summary>The parameter shapes of a Llama 3 model with these args, by torchtitan name (nothing allocated).</summary>
@@ -75,14 +104,24 @@ public static class TrainingState
         return new StatePiece(name, t.shape, flat, 0, 0, flat.numel());
     }
 
-    private static void AddShard(List<StatePiece> pieces, string prefix, FsdpShardLayout layout, Tensor shard)
+    // A TP rank's block may be empty (a vocabulary that does not divide): nothing to save or load then.
+    private static void AddWhole(List<StatePiece> pieces, string name, long[] shape, TensorBlock? block, Tensor t)
+    {
+        var flat = t.detach().view(-1);
+        if (flat.numel() > 0) pieces.Add(new StatePiece(name, shape, flat, 0, 0, flat.numel(), block));
+    }
+
+    private static void AddShard(List<StatePiece> pieces, string prefix, FsdpShardLayout layout, Tensor shard, TensorParallel? tp,
+        Func<string, bool> skip)
     {
         var flat = shard.detach();
         long start = layout.Start, end = layout.Start + layout.Length;
-        foreach (var (name, shape, offset, numel) in layout.Parameters)
+        foreach (var (name, localShape, offset, numel) in layout.Parameters)
         {
             long lo = Math.Max(start, offset), hi = Math.Min(end, offset + numel);
-            if (lo < hi) pieces.Add(new StatePiece(prefix + name, shape, flat, lo - start, lo - offset, hi - lo));
+            if (lo >= hi || skip(name)) continue;
+            var (shape, block) = Place(name, localShape, tp);
+            pieces.Add(new StatePiece(prefix + name, shape, flat, lo - start, lo - offset, hi - lo, block));
         }
     }
 }

@@ -25,6 +25,9 @@ public static class ConfigValidator
         if (config.Checkpoint.LastSaveInHf && !config.Checkpoint.LastSaveModelOnly)
             throw new ConfigException("'checkpoint.last_save_in_hf' = true needs checkpoint.last_save_model_only = true: a Hugging Face folder holds only the model");
 
+        if (config.Checkpoint.CreateSeedCheckpoint && !config.Checkpoint.Enable)
+            throw new ConfigException("'checkpoint.create_seed_checkpoint' = true needs checkpoint.enable = true (the seed is written to the checkpoint folder)");
+
         var t = config.Training;
         if (t.GlobalBatchSize != -1 && t.GlobalBatchSize < t.LocalBatchSize)
             throw new ConfigException(

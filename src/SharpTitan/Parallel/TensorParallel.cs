@@ -77,6 +77,10 @@ public sealed class TensorParallel : IDisposable
         RegisterHooks();
     }
 
+    /// <summary>A sharded parameter's place in the full tensor (checkpoints): the split dimension, this rank's block along it, the full size; null when replicated.</summary>
+    public (int Dim, long Start, long Count, long FullSize)? ShardOf(string name) =>
+        _shards.TryGetValue(name, out var s) && TpComm.Block(s.FullSize, Group.Size, Group.Rank) is var (start, count) ? (s.Dim, start, count, s.FullSize) : null;
+
     /// <summary>Parameters whose values are the same on every TP rank (the norms): counted once in norms.</summary>
     public bool IsReplicated(string name) => !_shards.ContainsKey(name);
 

@@ -35,7 +35,7 @@ public sealed class Trainer : IDisposable
     private readonly IDisposable? _checkpointing;
     private readonly IMixedPrecision? _mixed;
     private readonly Checkpointer? _checkpointer;
-    private readonly int _startStep;
+    private readonly int _startStep, _lrStepOffset;
     private readonly TensorParallel? _tp;
 
     public ModelArgs ModelArgs { get; }
@@ -113,10 +113,11 @@ public sealed class Trainer : IDisposable
         ResumePoint? resume = null;
         if (config.Checkpoint.Enable)
         {
-            _checkpointer = new Checkpointer(config, _world, _model, _fsdp, _optimizer, _log);
+            _checkpointer = new Checkpointer(config, _world, _model, _fsdp, _optimizer, _log, _tp, _mixed);
             resume = _checkpointer.LoadAtStart();
         }
         _startStep = resume?.Step ?? 0;
+        _lrStepOffset = resume?.LrStepOffset ?? 0;
 
         int local = config.Training.LocalBatchSize;
         int dpDegree = _mesh?.DpDegree ?? 1;
@@ -219,7 +220,7 @@ public sealed class Trainer : IDisposable
     {
         using var stepSpan = Tracer.Begin("step");
         using var scope = NewDisposeScope();
-        double lr = _config.Optimizer.Lr * _schedule.Factor(step - 1);
+        double lr = _config.Optimizer.Lr * _schedule.Factor(step - 1 - _lrStepOffset);
         _optimizer.Lr = lr;
         _optimizer.ZeroGrad();
         double lossSum = 0;

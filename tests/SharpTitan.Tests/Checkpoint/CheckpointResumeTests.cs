@@ -25,6 +25,18 @@ public class CheckpointResumeTests
         AssertResumed(full, resumed, 0, 0); // 10 losses: the resumed run trained steps 11-20 only
     }
 
+    /// <summary>bf16 compute on a copy (master_copy): the fp32 masters are what is saved and restored.</summary>
+    [Fact]
+    public void SingleProcessMixedPrecisionResumesBitForBit()
+    {
+        string[] bf16 = ["--training.mixed_precision_param", "bfloat16"];
+        var full = Train(1, 20, null, bf16);
+        var resumed = Train(1, 20, Step(full, 10), bf16);
+        AssertResumed(full, resumed, 0, 0);
+        var meta = SharpTitan.Checkpoint.CheckpointMetadata.Read(Path.Combine(Step(full, 10), "metadata.json"));
+        Assert.All(meta.Tensors.Where(t => t.Name.StartsWith("model.")), t => Assert.Equal("float32", t.Dtype));
+    }
+
     [Fact]
     public void Fsdp2ResumesBitForBitAndReshardsToOneRankAndBack()
     {

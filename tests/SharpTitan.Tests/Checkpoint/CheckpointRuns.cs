@@ -14,16 +14,21 @@ public static class CheckpointRuns
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(240);
 
     /// <summary>Trains to <paramref name="steps"/> in a new dump folder; <paramref name="resumeFrom"/> (a step folder) is copied in first.</summary>
-    public static string Train(int ranks, int steps, string? resumeFrom = null, params string[] overrides)
+    public static string Train(int ranks, int steps, string? resumeFrom = null, params string[] overrides) =>
+        Train(ranks, 1, steps, resumeFrom, overrides);
+
+    /// <summary>As above with tensor parallel degree <paramref name="tp"/> (the other ranks' factor is data parallel).</summary>
+    public static string Train(int ranks, int tp, int steps, string? resumeFrom, params string[] overrides)
     {
-        var dir = Support.TestSetup.TempDir($"ckpt-{ranks}");
+        var dir = Support.TestSetup.TempDir($"ckpt-{ranks}-tp{tp}");
         if (resumeFrom != null) CopyDirectory(resumeFrom, Path.Combine(dir, "checkpoint", Path.GetFileName(resumeFrom)));
         var args = new List<string>
         {
             "train", "--model.flavor", "tiny",
             "--model.tokenizer_path", Path.Combine(MpiRun.RepoRoot, "assets", "tokenizer", "byte_tokenizer.json"),
             "--training.dataset", "sample", "--training.steps", steps.ToString(), "--training.seq_len", "32",
-            "--training.global_batch_size", GlobalBatch.ToString(), "--training.local_batch_size", (GlobalBatch / ranks).ToString(),
+            "--training.global_batch_size", GlobalBatch.ToString(), "--training.local_batch_size", (GlobalBatch / (ranks / tp)).ToString(),
+            "--parallelism.tensor_parallel_degree", tp.ToString(),
             "--training.num_threads", "1", "--training.mixed_precision_param", "float32",
             "--debug.seed", "1234", "--activation_checkpoint.mode", "none", "--metrics.log_freq", "5",
             "--metrics.peak_tflops", "1", "--metrics.disable_color_printing", "--lr_scheduler.warmup_steps", "2",
