@@ -9,8 +9,8 @@ namespace SharpTitan.Tests.Float8;
 /// FSDP: the single process takes the same two 2-row micro-batches the two ranks take, so every activation and
 /// gradient is cast with the same scale (tensorwise amaxes are per tensor, and a tensor here is one rank's
 /// micro-batch); weights are cast from the same gathered values, or gathered already in float8 with scales from
-/// the amax over both shards. TP: each rank casts its shard with amaxes all-reduced (max) over the TP group, so
-/// the float8 values are the single process's. Measured: the losses are identical to the last digit (FSDP, bf16)
+/// the amax over both shards. TP: each rank casts its shard with amaxes all-reduced (max) over the TP group
+/// (tensorwise: every amax; rowwise: those along a split axis), so the float8 values are the single process's. Measured: the losses are identical to the last digit (FSDP, bf16)
 /// and within ~1e-7 relative (TP, fp32); the bounds (1e-5 relative losses, 2e-5 parameters, as the other
 /// equivalence tests) leave room for reduction order.
 /// </summary>
@@ -69,10 +69,13 @@ public class Float8ParallelTests
         Assert.InRange((double)float8Bytes / bf16Bytes, 0.55, 0.8);
     }
 
-    [Fact]
-    public void Tp2Float8MatchesOneProcess()
+    /// <summary>Rowwise amaxes are all-reduced only along a split axis (row-wise layers' inputs and weights, column-wise layers' gradients).</summary>
+    [Theory]
+    [InlineData("tensorwise")]
+    [InlineData("rowwise")]
+    public void Tp2Float8MatchesOneProcess(string recipe)
     {
-        var reference = Train(1, 1, 4, "float32");
-        AssertSameTraining(reference, Train(2, 2, 4, "float32"));
+        var reference = Train(1, 1, 4, "float32", "--float8.recipe_name", recipe);
+        AssertSameTraining(reference, Train(2, 2, 4, "float32", "--float8.recipe_name", recipe));
     }
 }
