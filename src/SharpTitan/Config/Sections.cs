@@ -121,7 +121,7 @@ public sealed class Float8Section
 {
     public bool EnableFsdpFloat8AllGather { get; set; }
     public bool PrecomputeFloat8DynamicScaleForFsdp { get; set; }
-    [OneOf("tensorwise", "rowwise")] public string RecipeName { get; set; } = "tensorwise";
+    [OneOf("tensorwise", "rowwise", "rowwise_with_gw_hp")] public string RecipeName { get; set; } = "tensorwise";
     public string[] FilterFqns { get; set; } = ["output"];
     public bool Emulate { get; set; }
 }

@@ -17,17 +17,18 @@ public sealed class ConsoleMetricsWriter(TextWriter output, bool color)
         string C(string code, string text) => color ? $"\u001b[{code}m{text}\u001b[0m" : text;
         var ci = CultureInfo.InvariantCulture;
         double remaining = m.Step > 0 ? m.ElapsedSeconds / m.Step * (m.TotalSteps - m.Step) : 0;
-        string line = string.Join("  ",
+        // No MFU (float8: not well-defined): the field is left out, not shown as 0.
+        string line = string.Join("  ", new[] {
             C("31", $"step: {m.Step,5}"),
             C("32", string.Format(ci, "loss: {0,8:F4}", m.Loss)),
             C("33", string.Format(ci, "grad_norm: {0,7:F4}", m.GradNorm)),
             C("36", string.Format(ci, "memory: {0,5:F2}GiB({1:F2}%)", m.RssGiB, m.RssPercent)),
             C("34", string.Format(ci, "tps: {0:N0}", m.TokensPerSecond)),
             C("36", string.Format(ci, "tflops: {0:F3}", m.Tflops)),
-            C("35", m.MfuPercent is double mfu ? string.Format(ci, "mfu: {0:F2}%", mfu) : "mfu: n/a"),
+            m.MfuPercent is double mfu ? C("35", string.Format(ci, "mfu: {0:F2}%", mfu)) : null,
             string.Format(ci, "lr: {0:E3}", m.Lr),
             string.Format(ci, "data_wait: {0:F1}%", m.DataWaitPercent),
-            string.Format(ci, "eta: {0}", FormatDuration(remaining)));
+            string.Format(ci, "eta: {0}", FormatDuration(remaining)) }.OfType<string>());
         output.WriteLine(line);
         output.Flush();
     }

@@ -1,4 +1,5 @@
 using SharpTitan.Distributed;
+using SharpTitan.Float8;
 using SharpTitan.Models.Llama3;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -13,8 +14,11 @@ public sealed record FsdpShardLayout(IReadOnlyList<(string Name, long[] Shape, l
 /// (tensor parallel sums sequence-parallel norm gradients over its group there).</param>
 /// <param name="Checkpoint">Blocks activation checkpointing recomputes (see <see cref="ActivationCheckpointPlan"/>);
 /// a block recomputes once when it reshards, is checkpointed, or both.</param>
+/// <param name="Float8AllGather">Gathers the weights of float8 linears as float8 (float8.enable_fsdp_float8_all_gather).</param>
+/// <param name="PrecomputeFloat8Scales">Their scales come from <see cref="FsdpModel.PrecomputeFloat8Scales"/>
+/// (float8.precompute_float8_dynamic_scale_for_fsdp) instead of one all-reduce per gather.</param>
 public sealed record FsdpOptions(string ReshardAfterForward, ScalarType ParamDtype, bool Overlap, Action<string, Tensor>? BeforeReduce = null,
-    bool[]? Checkpoint = null);
+    bool[]? Checkpoint = null, IFloat8AllGather? Float8AllGather = null, bool PrecomputeFloat8Scales = false);
 
 /// <summary>
 /// FSDP applied to a plain <see cref="Transformer"/> (FSDP2's layout): each TransformerBlock is one unit and
@@ -35,6 +39,8 @@ public sealed class FsdpModel : IBlockOwner, IDisposable
     private readonly FsdpOptions _options;
     private readonly List<Action> _removeHooks = [];
     private Tensor? _lastGradInput;
+    private readonly IProcessGroup _shardGroup;
+    private bool _float8ScalesStale = true;
 
     public Transformer Model => _model;
     /// <summary>The tensors the optimizer updates: this rank's fp32 shard of each unit.</summary>
@@ -45,6 +51,8 @@ public sealed class FsdpModel : IBlockOwner, IDisposable
     /// <summary>False on dp_replicate ranks other than the first: their shards duplicate another rank's.</summary>
     public bool OwnsShards { get; }
     public long LocalParameters => Shards.Sum(s => s.numel());
+    /// <summary>Bytes this rank's parameter all-gathers have received so far (its own parts included).</summary>
+    public long AllGatherBytes => _blocks.Sum(b => b.AllGatherBytes) + _root.AllGatherBytes;
 
     /// <summary>Shards an initialized fp32 model (identical on every rank) and takes it over.</summary>
     public FsdpModel(Transformer model, DeviceMesh mesh, FsdpOptions options)
@@ -53,6 +61,7 @@ public sealed class FsdpModel : IBlockOwner, IDisposable
         _options = options;
         var shard = mesh.DpShardCp;
         var replicate = mesh.DpReplicate;
+        _shardGroup = shard;
         int n = model.layers.Count;
 
         var rootNames = new[] { "tok_embeddings.", "norm.", "output." };
@@ -76,7 +85,8 @@ public sealed class FsdpModel : IBlockOwner, IDisposable
         if (options.ParamDtype != ScalarType.Float32) model.to(options.ParamDtype);
         var current = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         var units = groups.Select((g, i) => new FsdpUnit(g.Unit, g.Names.Select(x => (x, current[x])).ToList(), values[i],
-            shard, replicate, options.ParamDtype, options.Overlap, options.BeforeReduce)).ToList();
+            shard, replicate, options.ParamDtype, options.Overlap, options.BeforeReduce, options.Float8AllGather)).ToList();
+        foreach (var u in units) if (u.Float8 is { } f) f.ScalesPrecomputed = options.PrecomputeFloat8Scales;
         foreach (var v in values) v.Dispose();
         TotalParameters = units.Sum(u => u.Numel);
         _root = units[0];
@@ -106,11 +116,36 @@ public sealed class FsdpModel : IBlockOwner, IDisposable
     /// <summary>Logits for tokens. The root's parameters stay gathered until <see cref="FinishBackward"/>.</summary>
     public Tensor Forward(Tensor tokens)
     {
+        if (_float8ScalesStale && _options.PrecomputeFloat8Scales) PrecomputeFloat8Scales();
         _root.Gather();
         if (_options.Overlap && _blocks.Length > 0) _blocks[0].StartGather();
         var logits = _model.forward(tokens);
         if (!is_grad_enabled()) FreeAll(); // evaluation: no backward follows
         return logits;
+    }
+
+    /// <summary>
+    /// The scales of every float8 weight FSDP gathers, from one all-reduce (max) of their amaxes over the shard
+    /// group (torchao's precompute_float8_dynamic_scale_for_fsdp). Call after each optimizer step (all ranks);
+    /// the first forward calls it when nothing has yet.
+    /// </summary>
+    public void PrecomputeFloat8Scales()
+    {
+        var gathers = new[] { _root }.Concat(_blocks).Select(u => (Unit: u, Float8: u.Float8)).Where(u => u.Float8 != null).ToList();
+        if (gathers.Count == 0 || !_options.PrecomputeFloat8Scales) return;
+        using var scope = NewDisposeScope();
+        var locals = gathers.Select(g => g.Float8!.LocalAmaxes(g.Unit.Shard)).ToList();
+        var amaxes = cat(locals, 0);
+        _shardGroup.AllReduce(amaxes, ReduceOp.Max);
+        _options.Float8AllGather!.ReduceWeightAmaxes(amaxes);
+        long offset = 0;
+        for (int i = 0; i < gathers.Count; i++)
+        {
+            long n = locals[i].shape[0];
+            gathers[i].Float8!.SetAmaxes(amaxes.narrow(0, offset, n));
+            offset += n;
+        }
+        _float8ScalesStale = false;
     }
 
     /// <summary>After loss.backward(): reduces the root's gradients, waits for every reduce-scatter, frees.</summary>

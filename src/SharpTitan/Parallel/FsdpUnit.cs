@@ -1,4 +1,5 @@
 using SharpTitan.Distributed;
+using SharpTitan.Float8;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -24,6 +25,7 @@ internal sealed class FsdpUnit : IDisposable
     private Tensor? _gathered, _gatherInput;
     private IWork? _gatherWork;
     private readonly List<(IWork? Work, Tensor Input, Tensor Output)> _reductions = [];
+    private readonly FsdpFloat8Gather? _float8;
 
     public string Name { get; }
     public long Numel { get; }
@@ -37,11 +39,17 @@ internal sealed class FsdpUnit : IDisposable
     public IEnumerable<(string Name, long[] Shape, long Offset, long Numel)> Layout => _entries.Select(e => (e.Name, e.Shape, e.Offset, e.Numel));
     /// <summary>The flat index of this rank's first shard element.</summary>
     public long ShardStart => _shard.Rank * ShardNumel;
+    /// <summary>Bytes all-gathers have brought to this rank so far (its own part included).</summary>
+    public long AllGatherBytes { get; private set; }
+    /// <summary>The float8 all-gather of the unit's float8 weights (float8.enable_fsdp_float8_all_gather), else null.</summary>
+    internal FsdpFloat8Gather? Float8 => _float8;
 
     /// <param name="parameters">The unit's parameters, already in the compute dtype.</param>
     /// <param name="fullValues">Their full fp32 values, flattened in the same order (identical on every rank).</param>
+    /// <param name="float8">Float8 weights to gather as float8 (see <see cref="FsdpFloat8Gather"/>).</param>
     public FsdpUnit(string name, IReadOnlyList<(string Name, Parameter Param)> parameters, Tensor fullValues,
-        IProcessGroup shard, IProcessGroup replicate, ScalarType computeDtype, bool async, Action<string, Tensor>? beforeReduce = null)
+        IProcessGroup shard, IProcessGroup replicate, ScalarType computeDtype, bool async, Action<string, Tensor>? beforeReduce = null,
+        IFloat8AllGather? float8 = null)
     {
         Name = name;
         (_shard, _replicate, _computeDtype, _async, _beforeReduce) = (shard, replicate, computeDtype, async, beforeReduce);
@@ -66,6 +74,8 @@ internal sealed class FsdpUnit : IDisposable
             Shard = shardValues.requires_grad_(true).DetachFromDisposeScope();
         }
         _empty = empty(0, _computeDtype).DetachFromDisposeScope();
+        if (float8 != null && _entries.Any(e => float8.GathersInFloat8(e.Name)))
+            _float8 = new FsdpFloat8Gather(Layout.ToList(), shard, ShardNumel, computeDtype, float8);
         Free();
     }
 
@@ -76,6 +86,13 @@ internal sealed class FsdpUnit : IDisposable
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         _gathered = empty(PaddedNumel, _computeDtype).DetachFromDisposeScope();
+        if (_float8 != null)
+        {
+            _float8.Start(Shard, _async);
+            AllGatherBytes += _float8.BytesPerGather;
+            return;
+        }
+        AllGatherBytes += PaddedNumel * _gathered.ElementSize;
         _gatherInput = (_computeDtype == ScalarType.Float32 ? Shard.detach() : Shard.to(_computeDtype)).DetachFromDisposeScope();
         if (_async) _gatherWork = _shard.AllGatherAsync(_gathered, _gatherInput);
         else _shard.AllGather(_gathered, _gatherInput);
@@ -86,10 +103,14 @@ internal sealed class FsdpUnit : IDisposable
     {
         if (IsGathered) return;
         StartGather();
-        _gatherWork?.Wait();
-        _gatherWork = null;
-        _gatherInput!.Dispose();
-        _gatherInput = null;
+        if (_float8 != null) _float8.Finish(_gathered!);
+        else
+        {
+            _gatherWork?.Wait();
+            _gatherWork = null;
+            _gatherInput!.Dispose();
+            _gatherInput = null;
+        }
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         foreach (var e in _entries) e.Param.set_(_gathered!.narrow(0, e.Offset, e.Numel).view(e.Shape));
@@ -102,6 +123,7 @@ internal sealed class FsdpUnit : IDisposable
         using (var scope = NewDisposeScope())
         using (no_grad())
             foreach (var e in _entries) e.Param.set_(_empty);
+        _float8?.Free();
         _gathered?.Dispose();
         _gathered = null;
         IsGathered = false;
@@ -179,6 +201,7 @@ internal sealed class FsdpUnit : IDisposable
     {
         _gatherWork?.Wait();
         Free();
+        _float8?.Dispose();
         _gatherInput?.Dispose();
         foreach (var (work, input, output) in _reductions) { work?.Wait(); input.Dispose(); output.Dispose(); }
         _reductions.Clear();

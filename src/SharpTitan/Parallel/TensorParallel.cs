@@ -84,6 +84,9 @@ public sealed class TensorParallel : IDisposable
     /// <summary>Parameters whose values are the same on every TP rank (the norms): counted once in norms.</summary>
     public bool IsReplicated(string name) => !_shards.ContainsKey(name);
 
+    /// <summary>The dimension along which a parameter is split over the TP group (0 rows, 1 columns), or null when replicated.</summary>
+    public int? WeightShardDim(string name) => _shards.TryGetValue(name, out var s) ? s.Dim : null;
+
     /// <summary>
     /// With sequence parallel each rank's norm-weight gradient covers only its sequence shard: sums it over the
     /// TP group in place (call once per backward for every replicated parameter's gradient, before any reduction

@@ -3,6 +3,7 @@ using SharpTitan.Checkpoint;
 using SharpTitan.Config;
 using SharpTitan.Data;
 using SharpTitan.Distributed;
+using SharpTitan.Float8;
 using SharpTitan.Metrics;
 using SharpTitan.Models.Llama3;
 using SharpTitan.Native;
@@ -37,6 +38,7 @@ public sealed class Trainer : IDisposable
     private readonly Checkpointer? _checkpointer;
     private readonly int _startStep, _lrStepOffset;
     private readonly TensorParallel? _tp;
+    private readonly Float8Converter? _float8;
 
     public ModelArgs ModelArgs { get; }
     public Transformer Model => _model;
@@ -46,6 +48,8 @@ public sealed class Trainer : IDisposable
     public FsdpModel? Fsdp => _fsdp;
     /// <summary>The tensor-parallel transform when tensor_parallel_degree > 1, else null.</summary>
     public TensorParallel? TensorParallel => _tp;
+    /// <summary>The float8 linears when model.converters has "float8", else null.</summary>
+    public Float8Converter? Float8 => _float8;
 
     /// <summary>Saves and loads checkpoints when checkpoint.enable, else null.</summary>
     public Checkpointer? Checkpointer => _checkpointer;
@@ -89,6 +93,8 @@ public sealed class Trainer : IDisposable
         var tpOptions = new TensorParallelOptions(p.EnableSequenceParallel, !p.DisableLossParallel, p.EnableAsyncTensorParallel);
         TensorParallel.Validate(ModelArgs, dims.Tp, tpOptions, config.Training.SeqLen);
         if (dims.TpEnabled) _tp = new TensorParallel(_model, _mesh!.Tp, tpOptions); // torchtitan's order: TP, AC, then FSDP
+        // Float8 after TP (it sees the local shards and their split), before async TP wraps the kernels, AC and FSDP.
+        if (Float8Options.Requested(config.Model)) _float8 = new Float8Converter(_model, Float8Options.From(config.Float8), _tp, _log.WriteLine);
         var ac = ActivationCheckpointPlan.For(config.ActivationCheckpoint, ModelArgs.NLayers);
         _checkpointing = ActivationCheckpointing.Apply(_model, ac, dataParallel: dims.DpEnabled);
         // As torchtitan: without FSDP, mixed precision applies to one process only (not to TP alone).
@@ -98,7 +104,8 @@ public sealed class Trainer : IDisposable
             if (dtype != ScalarType.Float32)
                 throw new ConfigException($"training.dtype = {config.Training.Dtype} with data parallelism: FSDP keeps float32 shards; set training.mixed_precision_param for the compute dtype");
             _fsdp = new FsdpModel(_model, _mesh!, new FsdpOptions(p.FsdpReshardAfterForward,
-                ParseDtype(config.Training.MixedPrecisionParam), p.FsdpOverlap, _tp != null ? _tp.ReducePartialGradient : null, ac.FullLayers));
+                ParseDtype(config.Training.MixedPrecisionParam), p.FsdpOverlap, _tp != null ? _tp.ReducePartialGradient : null, ac.FullLayers,
+                _float8 is { Options.FsdpFloat8AllGather: true } ? _float8 : null, _float8?.Options.PrecomputeScales ?? false));
         }
         else if (dtype != ScalarType.Float32) _model.to(dtype);
         if (ac.Any) _log.WriteLine(ac.Describe(dataParallel: dims.DpEnabled));
@@ -157,7 +164,7 @@ public sealed class Trainer : IDisposable
             _log.WriteLine(_fsdp!.MemorySummary());
         }
         if (_mixed != null) _log.WriteLine(_mixed.Describe());
-        _log.WriteLine($"MFU peak: {Peak.TflopsPerSecond:F3} TFLOP/s ({Peak.Source})");
+        if (_float8 == null) _log.WriteLine($"MFU peak: {Peak.TflopsPerSecond:F3} TFLOP/s ({Peak.Source})");
         if (_recorder.TensorBoard != null) _log.WriteLine($"tensorboard: {_recorder.TensorBoard.RunFolder}");
         if (_recorder.MetricsFile != null) _log.WriteLine($"metrics: {_recorder.MetricsFile}");
     }
@@ -189,7 +196,7 @@ public sealed class Trainer : IDisposable
             results.Add(r);
             if (step == _startStep + 1) DistributedRuntime.Watchdog?.BeginTraining();
             if (step == 1 || step % _config.Metrics.LogFreq == 0 || step == _config.Training.Steps)
-                _recorder.Log(_meter.Snapshot(step, _config.Training.Steps, r.Loss, r.GradNorm, r.Lr));
+                _recorder.Log(_meter.Snapshot(step, _config.Training.Steps, r.Loss, r.GradNorm, r.Lr, reportMfu: _float8 == null));
             if (_validator != null && step % _config.Validation.Freq == 0)
                 _recorder.LogValidation(step, _validator.Run(_model, step, EvaluationForward()));
             using (Tracer.Begin("checkpoint")) _checkpointer?.AfterStep(step, _config.Training.Steps, () => _loader.State);
@@ -203,6 +210,9 @@ public sealed class Trainer : IDisposable
             _log.WriteLine($"tensor parallel: {comm:F2} s of {clock.Elapsed.TotalSeconds:F2} s in TP collectives over {results.Count} steps " +
                            $"({100 * comm / Math.Max(1e-9, clock.Elapsed.TotalSeconds):F1}%)");
         }
+        if (_fsdp != null && results.Count > 0)
+            _log.WriteLine($"fsdp: {_fsdp.AllGatherBytes / results.Count:N0} bytes of parameter all-gathers per rank per step" +
+                           (_float8 is { Options.FsdpFloat8AllGather: true } ? " (float8 weights)" : ""));
         if (_config.Debug.DumpResultsFolder is { } dump) DumpResults(dump, results);
         return results;
     }
@@ -265,6 +275,7 @@ public sealed class Trainer : IDisposable
         {
             _optimizer.Step();
             _mixed?.AfterStep();
+            if (_float8 is { Options.PrecomputeScales: true }) _fsdp?.PrecomputeFloat8Scales();
         }
         return new StepResult(step, lossSum, gradNorm, lr);
     }
@@ -329,6 +340,7 @@ public sealed class Trainer : IDisposable
         _optimizer.Dispose();
         _fsdp?.Dispose();
         _tp?.Dispose();
+        _float8?.Dispose();
         _checkpointing?.Dispose();
         _mixed?.Dispose();
         _model.Dispose();
