@@ -52,7 +52,7 @@ public static class FsdpBench
         Console.WriteLine($"wrote {file}");
     }
 
-    private static int RunChild(string[] args)
+    internal static int RunChild(string[] args)
     {
         using var p = Process.Start(new ProcessStartInfo(Environment.ProcessPath!, args))!;
         p.WaitForExit();

@@ -2,7 +2,7 @@ using SharpTitan.Benchmarks;
 
 // dotnet run -c Release --project benchmarks/SharpTitan.Benchmarks -- <benchmark> [results folder]
 string which = args.Length > 0 ? args[0] : "";
-string results = args.Length > 1 && which is not ("train-case" or "acmp-case" or "fsdp-scaling-case") ? args[1] : Path.Combine("benchmarks", "results");
+string results = args.Length > 1 && which is not ("train-case" or "acmp-case" or "fsdp-scaling-case" or "tp-case") ? args[1] : Path.Combine("benchmarks", "results");
 Directory.CreateDirectory(results);
 switch (which)
 {
@@ -12,11 +12,13 @@ switch (which)
     case "acmp-case": AcPrecisionBench.RunCase(System.Text.Json.JsonSerializer.Deserialize<AcPrecisionBench.Case>(args[1])!); break;
     case "fsdp-scaling": FsdpBench.Run(results); break;
     case "fsdp-scaling-case": FsdpBench.RunCase(System.Text.Json.JsonSerializer.Deserialize<FsdpBench.Case>(args[1])!); break;
+    case "tp": TpBench.Run(results); break;
+    case "tp-case": TpBench.RunCase(System.Text.Json.JsonSerializer.Deserialize<TpBench.Case>(args[1])!); break;
     case "data": return DataPipelineBench.Run(args.Length > 2 ? int.Parse(args[2]) : 4);
     case "checkpoint": CheckpointBench.Run(results); break;
     case "soak": Soak.Run(results, args.Length > 2 ? int.Parse(args[2]) : 2000); break;
     default:
-        Console.Error.WriteLine("usage: SharpTitan.Benchmarks train|fsdp-scaling|data|checkpoint|ac|ac-mmap|mp|fsdp|soak [results-folder] [soak-steps | data-train-steps]");
+        Console.Error.WriteLine("usage: SharpTitan.Benchmarks train|fsdp-scaling|tp|data|checkpoint|ac|ac-mmap|mp|fsdp|soak [results-folder] [soak-steps | data-train-steps]");
         return 2;
 }
 return 0;

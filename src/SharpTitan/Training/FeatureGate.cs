@@ -23,6 +23,5 @@ public static class FeatureGate
         No(c.Parallelism.ContextParallelDegree > 1, "parallelism.context_parallel_degree > 1 (context parallel)");
         No(c.Parallelism.TensorParallelDegree > 1 && (c.Checkpoint.Enable || c.Checkpoint.InitialLoadPath != null),
             "checkpoints with parallelism.tensor_parallel_degree > 1 (saving and resharding TP-sharded tensors)");
-        No(c.Parallelism.TensorParallelDegree > 1 && c.Parallelism.EnableAsyncTensorParallel, "parallelism.enable_async_tensor_parallel (async tensor parallel)");
     }
 }
