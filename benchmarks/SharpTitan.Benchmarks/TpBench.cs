@@ -24,7 +24,7 @@ public static class TpBench
 
     public static void Run(string resultsDir)
     {
-        Case C(string label, int ranks, int tp, bool async, int threads = 1) => new(label, ranks, tp, async, threads, 2, 512, 5, "");
+        Case C(string label, int ranks, int tp, bool async, int threads = 1) => new(label, ranks, tp, async, threads, 2, 512, 4, "");
         var cases = new[]
         {
             C("1 process x 2 threads", 1, 1, false, 2),
