@@ -2,7 +2,7 @@ using SharpTitan.Benchmarks;
 
 // dotnet run -c Release --project benchmarks/SharpTitan.Benchmarks -- <benchmark> [results folder]
 string which = args.Length > 0 ? args[0] : "";
-string results = args.Length > 1 && which is not ("train-case" or "acmp-case" or "fsdp-scaling-case" or "checkpoint-case" or "float8-fsdp-case") ? args[1] : Path.Combine("benchmarks", "results");
+string results = args.Length > 1 && which is not ("train-case" or "acmp-case" or "fsdp-scaling-case" or "checkpoint-case" or "float8-fsdp-case" or "tp-case") ? args[1] : Path.Combine("benchmarks", "results");
 Directory.CreateDirectory(results);
 switch (which)
 {
@@ -15,12 +15,14 @@ switch (which)
     case "float8": Float8Bench.Run(results); break;
     case "float8-vectors": Float8Vectors.Write(results); break;
     case "float8-fsdp-case": Float8Bench.RunCase(System.Text.Json.JsonSerializer.Deserialize<Float8Bench.FsdpCase>(args[1])!); break;
+    case "tp": TpBench.Run(results); break;
+    case "tp-case": TpBench.RunCase(System.Text.Json.JsonSerializer.Deserialize<TpBench.Case>(args[1])!); break;
     case "data": return DataPipelineBench.Run(args.Length > 2 ? int.Parse(args[2]) : 4);
     case "checkpoint": CheckpointBench.Run(results); break;
     case "checkpoint-case": CheckpointBench.RunCase(System.Text.Json.JsonSerializer.Deserialize<CheckpointBench.Case>(args[1])!); break;
     case "soak": Soak.Run(results, args.Length > 2 ? int.Parse(args[2]) : 2000); break;
     default:
-        Console.Error.WriteLine("usage: SharpTitan.Benchmarks train|fsdp-scaling|float8|float8-vectors|data|checkpoint|ac|ac-mmap|mp|fsdp|soak [results-folder] [soak-steps | data-train-steps]");
+        Console.Error.WriteLine("usage: SharpTitan.Benchmarks train|fsdp-scaling|tp|float8|float8-vectors|data|checkpoint|ac|ac-mmap|mp|fsdp|soak [results-folder] [soak-steps | data-train-steps]");
         return 2;
 }
 return 0;

@@ -30,13 +30,16 @@ public sealed class TensorParallel : IDisposable
 
     public IProcessGroup Group { get; }
     public TensorParallelOptions Options { get; }
+    /// <summary>Async TP's chunked collectives around the attention, feed-forward and output regions (null: plain ones).</summary>
+    internal IOverlappedRegions? OverlappedRegions { get; set; }
     /// <summary>First vocabulary index of this rank's embedding rows and logit columns.</summary>
     public long VocabStart { get; }
     /// <summary>The full vocabulary (it need not divide by the degree: the last ranks' blocks are shorter).</summary>
     public long VocabSize { get; }
 
     /// <summary>One-line ConfigExceptions for shapes this plan cannot split.</summary>
-    public static void Validate(ModelArgs args, int degree, TensorParallelOptions options, int seqLen)
+    /// <param name="validationSeqLen">validation.seq_len when [validation] is enabled.</param>
+    public static void Validate(ModelArgs args, int degree, TensorParallelOptions options, int seqLen, int? validationSeqLen = null)
     {
         if (degree <= 1) return;
         const string key = "parallelism.tensor_parallel_degree";
@@ -44,10 +47,13 @@ public sealed class TensorParallel : IDisposable
             throw new ConfigException($"{key} = {degree} must divide the model's n_heads ({args.NHeads}) and n_kv_heads ({args.KvHeads})");
         if (args.FfnHiddenDim % degree != 0)
             throw new ConfigException($"{key} = {degree} must divide the model's feed-forward hidden size ({args.FfnHiddenDim})");
-        if (args.TieEmbeddings)
-            throw new ConfigException($"{key} = {degree}: tied embeddings (model flavors with tie_embeddings) are not built yet with tensor parallel");
+        // Tied: the output projection is a plain F.linear with the embedding, not a module whose output TP can gather.
+        if (args.TieEmbeddings && !options.LossParallel)
+            throw new ConfigException($"{key} = {degree} with tied embeddings (this flavor's tie_embeddings) needs loss parallel: set parallelism.disable_loss_parallel = false");
         if (options.SequenceParallel && seqLen % degree != 0)
             throw new ConfigException($"training.seq_len = {seqLen} must be a multiple of {key} ({degree}) with parallelism.enable_sequence_parallel");
+        if (options.SequenceParallel && validationSeqLen is int v && v % degree != 0)
+            throw new ConfigException($"validation.seq_len = {v} must be a multiple of {key} ({degree}) with parallelism.enable_sequence_parallel");
         if (options.AsyncTp && !options.SequenceParallel)
             throw new ConfigException("parallelism.enable_async_tensor_parallel needs parallelism.enable_sequence_parallel = true");
     }
@@ -73,7 +79,8 @@ public sealed class TensorParallel : IDisposable
             Shard(f.w3.weight!, p + "feed_forward.w3.weight", 0);
             Shard(f.w2.weight!, p + "feed_forward.w2.weight", 1);
         }
-        Shard(model.output!.weight!, "output.weight", 0);
+        // Tied embeddings: the embedding's vocabulary rows are also the output projection's (column-wise) block.
+        if (model.output != null) Shard(model.output.weight!, "output.weight", 0);
         RegisterHooks();
     }
 
@@ -156,18 +163,33 @@ public sealed class TensorParallel : IDisposable
         {
             var attention = layer.attention;
             var ffn = layer.feed_forward;
-            var aPre = attention.register_forward_pre_hook((_, x, cos, sin) => (BlockInput(x), cos, sin));
-            var aPost = attention.register_forward_hook((_, _, _, _, output) => BlockOutput(output));
-            var fPre = ffn.register_forward_pre_hook((_, x) => BlockInput(x));
-            var fPost = ffn.register_forward_hook((_, _, output) => BlockOutput(output));
+            var aPre = attention.register_forward_pre_hook((_, x, cos, sin) => (RegionInput(attention, x), cos, sin));
+            var aPost = attention.register_forward_hook((_, _, _, _, output) => RegionOutput(attention, output));
+            var fPre = ffn.register_forward_pre_hook((_, x) => RegionInput(ffn, x));
+            var fPost = ffn.register_forward_hook((_, _, output) => RegionOutput(ffn, output));
             _removeHooks.AddRange([aPre.remove, aPost.remove, fPre.remove, fPost.remove]);
         }
-        var outPre = _model.output!.register_forward_pre_hook((_, x) => BlockInput(x));
-        var outPost = _model.output!.register_forward_hook((_, _, logits) =>
-            Options.LossParallel ? logits : TpCollective.Apply(logits, TpOp.AllGatherReplicated, Group, -1, VocabSize));
+        if (_model.output is not { } output)
+        {
+            // Tied: the final norm's output feeds only F.linear(h, embedding), whose logits stay vocabulary-sharded
+            // (Validate requires loss parallel).
+            var normPost = _model.norm.register_forward_hook((_, _, h) => BlockInput(h));
+            _removeHooks.Add(normPost.remove);
+            return;
+        }
+        var outPre = output.register_forward_pre_hook((_, x) => RegionInput(output, x));
+        var outPost = output.register_forward_hook((_, _, logits) =>
+        {
+            OverlappedRegions?.Leave(output, logits); // no row-wise layer here: only ends the region
+            return Options.LossParallel ? logits : TpCollective.Apply(logits, TpOp.AllGatherReplicated, Group, -1, VocabSize);
+        });
         _removeHooks.Add(outPre.remove);
         _removeHooks.Add(outPost.remove);
     }
+
+    private Tensor RegionInput(nn.Module region, Tensor x) => OverlappedRegions?.Enter(region, x) ?? BlockInput(x);
+
+    private Tensor RegionOutput(nn.Module region, Tensor output) => OverlappedRegions?.Leave(region, output) ?? BlockOutput(output);
 
     // Input of a column-wise region: the full sequence (SP) or the replicated stream whose gradient is partial.
     private Tensor BlockInput(Tensor x) =>

@@ -14,7 +14,8 @@ public static class TpComm
     /// <summary>Wall time this process has spent inside TP collectives (for the share of step time in TP communication).</summary>
     public static TimeSpan Elapsed => TimeSpan.FromTicks(Interlocked.Read(ref _ticks));
 
-    private static void Time(Action collective)
+    /// <summary>Runs <paramref name="collective"/> (or a wait on an async one) and adds its wall time to <see cref="Elapsed"/>.</summary>
+    internal static void Time(Action collective)
     {
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
         collective();

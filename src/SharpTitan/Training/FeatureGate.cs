@@ -20,6 +20,5 @@ public static class FeatureGate
         No(c.Parallelism.EnableCompiledAutograd, "parallelism.enable_compiled_autograd");
         No(c.Parallelism.PipelineParallelDegree > 1, "parallelism.pipeline_parallel_degree > 1 (pipeline parallel)");
         No(c.Parallelism.ContextParallelDegree > 1, "parallelism.context_parallel_degree > 1 (context parallel)");
-        No(c.Parallelism.TensorParallelDegree > 1 && c.Parallelism.EnableAsyncTensorParallel, "parallelism.enable_async_tensor_parallel (async tensor parallel)");
     }
 }

@@ -39,6 +39,7 @@ public sealed class Trainer : IDisposable
     private readonly int _startStep, _lrStepOffset;
     private readonly TensorParallel? _tp;
     private readonly Float8Converter? _float8;
+    private readonly AsyncTensorParallel? _asyncTp;
 
     public ModelArgs ModelArgs { get; }
     public Transformer Model => _model;
@@ -91,10 +92,12 @@ public sealed class Trainer : IDisposable
         _model = new Transformer(ModelArgs);
         _model.InitWeights(); // same seed on every rank: identical full weights, which TP and FSDP then shard
         var tpOptions = new TensorParallelOptions(p.EnableSequenceParallel, !p.DisableLossParallel, p.EnableAsyncTensorParallel);
-        TensorParallel.Validate(ModelArgs, dims.Tp, tpOptions, config.Training.SeqLen);
+        TensorParallel.Validate(ModelArgs, dims.Tp, tpOptions, config.Training.SeqLen, config.Validation.Enable ? config.Validation.SeqLen : null);
         if (dims.TpEnabled) _tp = new TensorParallel(_model, _mesh!.Tp, tpOptions); // torchtitan's order: TP, AC, then FSDP
         // Float8 after TP (it sees the local shards and their split), before async TP wraps the kernels, AC and FSDP.
         if (Float8Options.Requested(config.Model)) _float8 = new Float8Converter(_model, Float8Options.From(config.Float8), _tp, _log.WriteLine);
+        // After model converters (Float8): async TP runs their kernels on each piece.
+        if (_tp is { Options.AsyncTp: true }) _asyncTp = AsyncTensorParallel.Apply(_model, _tp);
         var ac = ActivationCheckpointPlan.For(config.ActivationCheckpoint, ModelArgs.NLayers);
         _checkpointing = ActivationCheckpointing.Apply(_model, ac, dataParallel: dims.DpEnabled);
         // As torchtitan: without FSDP, mixed precision applies to one process only (not to TP alone).
@@ -207,7 +210,7 @@ public sealed class Trainer : IDisposable
         if (_tp != null)
         {
             double comm = (TpComm.Elapsed - tpCommAtStart).TotalSeconds;
-            _log.WriteLine($"tensor parallel: {comm:F2} s of {clock.Elapsed.TotalSeconds:F2} s in TP collectives over {results.Count} steps " +
+            _log.WriteLine($"tensor parallel: {comm:F2} s of {clock.Elapsed.TotalSeconds:F2} s {(_asyncTp != null ? "waiting for async TP collectives" : "in TP collectives")} over {results.Count} steps " +
                            $"({100 * comm / Math.Max(1e-9, clock.Elapsed.TotalSeconds):F1}%)");
         }
         if (_fsdp != null && results.Count > 0)
@@ -339,6 +342,7 @@ public sealed class Trainer : IDisposable
         _recorder.Dispose();
         _optimizer.Dispose();
         _fsdp?.Dispose();
+        _asyncTp?.Dispose();
         _tp?.Dispose();
         _float8?.Dispose();
         _checkpointing?.Dispose();

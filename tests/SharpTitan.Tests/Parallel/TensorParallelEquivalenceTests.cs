@@ -53,6 +53,9 @@ public class TensorParallelEquivalenceTests : IClassFixture<TensorParallelEquiva
             "--debug.seed", "1234", "--activation_checkpoint.mode", "none", "--metrics.log_freq", "1",
             "--metrics.peak_tflops", "1", "--metrics.disable_color_printing", "--lr_scheduler.warmup_steps", "2",
             "--job.dump_folder", dir, "--debug.dump_results_folder", Path.Combine(dir, "results"),
+            // Evaluated at steps 5 and 10 on the same fixed batches by every layout (full logits under TP).
+            "--validation.enable", "true", "--validation.dataset", "sample", "--validation.seq_len", "32",
+            "--validation.local_batch_size", "4", "--validation.steps", "2", "--validation.freq", "5",
         };
         args.AddRange(overrides);
         var r = ranks == 1 ? MpiRun.Start(MpiRun.CliPath, args, Timeout) : MpiRun.Run(ranks, MpiRun.CliPath, args, Timeout);
@@ -60,18 +63,26 @@ public class TensorParallelEquivalenceTests : IClassFixture<TensorParallelEquiva
         return dir;
     }
 
-    private static double[] GradNorms(string dir) =>
+    private static double[] Metric(string dir, string name) =>
         File.ReadAllLines(Path.Combine(dir, "metrics.jsonl")).Where(l => l.Length > 0)
-            .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("grad_norm").GetDouble()).ToArray();
+            .Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(e => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number).Select(e => e.GetProperty(name).GetDouble()).ToArray();
+
+    private static void AssertClose(double[] expected, double[] actual, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= LossTolerance * expected[i], $"{what} {i + 1}: {actual[i]:R} vs {expected[i]:R}");
+    }
 
     private void AssertSameTraining(string dir, string flavor = "tiny")
     {
         var reference = _references.For(flavor);
         Support.ResultComparison.AssertSameLosses(Path.Combine(reference, "results"), Path.Combine(dir, "results"), 10, LossTolerance);
-        var (n1, nn) = (GradNorms(reference), GradNorms(dir));
-        Assert.Equal(n1.Length, nn.Length);
-        for (int i = 0; i < n1.Length; i++)
-            Assert.True(Math.Abs(n1[i] - nn[i]) <= LossTolerance * n1[i], $"logged step {i + 1}: grad norm {nn[i]:R} vs {n1[i]:R}");
+        AssertClose(Metric(reference, "grad_norm"), Metric(dir, "grad_norm"), "logged step: grad norm at");
+        var validation = Metric(dir, "validation_loss");
+        Assert.Equal(2, validation.Length);
+        AssertClose(Metric(reference, "validation_loss"), validation, "validation loss");
         Support.ResultComparison.AssertSameParameters(Path.Combine(reference, "results"), Path.Combine(dir, "results"), ParamTolerance);
     }
 
@@ -114,6 +125,38 @@ public class TensorParallelEquivalenceTests : IClassFixture<TensorParallelEquiva
         Assert.Contains("dp_shard=2 cp=1 tp=2", File.ReadAllText(Path.Combine(dir, "logs", "rank_3.log")));
     }
 
+    /// <summary>HSDP's replicate dimension (4 ranks allow replicate 2 x shard 1) around TP 2.</summary>
+    [Fact]
+    public void Hsdp2xTp2MatchesOneProcess()
+    {
+        var dir = Train(4, 2, "tiny", ["--parallelism.data_parallel_replicate_degree", "2"]);
+        AssertSameTraining(dir);
+        Assert.Contains("dp_replicate=2 dp_shard=1 cp=1 tp=2", File.ReadAllText(Path.Combine(dir, "logs", "rank_3.log")));
+    }
+
+    /// <summary>Tied embeddings: the vocabulary-sharded embedding is also the output projection's block.</summary>
+    [Fact]
+    public void Tp2TiedEmbeddingsMatchesOneProcess() => AssertSameTraining(Train(2, 2, "tiny_tied", []), "tiny_tied");
+
+    private static readonly string[] Async = ["--parallelism.enable_async_tensor_parallel", "true"];
+
+    /// <summary>Async TP (chunked collectives on the communication thread) gives plain TP's results.</summary>
+    [Fact]
+    public void Tp2AsyncMatchesOneProcess() => AssertSameTraining(Train(2, 2, "tiny", Async));
+
+    /// <summary>Recompute re-runs the chunked collectives inside backward.</summary>
+    [Fact]
+    public void Tp2AsyncWithFullActivationCheckpointingMatchesOneProcess() =>
+        AssertSameTraining(Train(2, 2, "tiny", [.. Async, "--activation_checkpoint.mode", "full"]));
+
+    /// <summary>With 4 ranks each rank has 3 other ranks' rows per piece, in rank order around its own.</summary>
+    [Fact]
+    public void Tp4AsyncMatchesOneProcess() => AssertSameTraining(Train(4, 4, "tiny_mha", Async), "tiny_mha");
+
+    /// <summary>Async TP's collectives share the communication thread with FSDP's prefetch and reduce-scatters.</summary>
+    [Fact]
+    public void Fsdp2xTp2AsyncMatchesOneProcess() => AssertSameTraining(Train(4, 2, "tiny", Async));
+
     [Fact]
     public void AHeadCountTheDegreeDoesNotDivideIsAOneLineConfigError()
     {
@@ -122,6 +165,13 @@ public class TensorParallelEquivalenceTests : IClassFixture<TensorParallelEquiva
         Assert.Contains("parallelism.tensor_parallel_degree = 4", e.Message);
         Assert.Contains("n_kv_heads (2)", e.Message);
         Assert.DoesNotContain('\n', e.Message);
+
+        var tied = Assert.Throws<ConfigException>(() => TensorParallel.Validate(ModelFlavors.Llama3["tiny_tied"], 2,
+            new TensorParallelOptions(true, LossParallel: false, false), 32));
+        Assert.Contains("needs loss parallel: set parallelism.disable_loss_parallel = false", tied.Message);
+        var validation = Assert.Throws<ConfigException>(() => TensorParallel.Validate(ModelFlavors.Llama3["tiny"], 2,
+            new TensorParallelOptions(true, true, false), 32, validationSeqLen: 33));
+        Assert.Contains("validation.seq_len = 33 must be a multiple of parallelism.tensor_parallel_degree (2)", validation.Message);
 
         var r = MpiRun.Run(4, MpiRun.CliPath, ["train", "--model.flavor", "tiny", "--training.steps", "1",
             "--activation_checkpoint.mode", "none", "--parallelism.tensor_parallel_degree", "4"], Timeout);
