@@ -8,7 +8,7 @@ namespace SharpTitan.Distributed.Mpi;
 /// OpenMPI's `libmpi.so.40`, else MPICH's `libmpich.so.12`. The flavor is detected from exported symbols, and
 /// every call checks its return code. Only the few functions SharpTitan needs are bound.
 /// </summary>
-public sealed unsafe partial class MpiLibrary
+public sealed unsafe class MpiLibrary
 {
     public const int Success = 0;
 
@@ -34,10 +34,6 @@ public sealed unsafe partial class MpiLibrary
     private readonly delegate* unmanaged<void*, void*, int, nint, nint, nint, int> _allreduce;
     private readonly delegate* unmanaged<void*, int, nint, void*, int, nint, nint, int> _allgather;
     private readonly delegate* unmanaged<void*, void*, int, nint, nint, nint, int> _reduceScatterBlock;
-    private readonly delegate* unmanaged<void*, void*, int, nint, nint, nint, nint*, int> _iallreduce;
-    private readonly delegate* unmanaged<void*, int, nint, void*, int, nint, nint, nint*, int> _iallgather;
-    private readonly delegate* unmanaged<void*, void*, int, nint, nint, nint, nint*, int> _ireduceScatterBlock;
-    private readonly delegate* unmanaged<nint*, int*, void*, int> _test;
     private readonly delegate* unmanaged<void*, int, nint, int, nint, int> _bcast;
     private readonly delegate* unmanaged<void*, int, nint, int, int, nint, int> _send;
     private readonly delegate* unmanaged<void*, int, nint, int, int, nint, void*, int> _recv;
@@ -82,10 +78,6 @@ public sealed unsafe partial class MpiLibrary
         _allreduce = (delegate* unmanaged<void*, void*, int, nint, nint, nint, int>)Export("MPI_Allreduce");
         _allgather = (delegate* unmanaged<void*, int, nint, void*, int, nint, nint, int>)Export("MPI_Allgather");
         _reduceScatterBlock = (delegate* unmanaged<void*, void*, int, nint, nint, nint, int>)Export("MPI_Reduce_scatter_block");
-        _iallreduce = (delegate* unmanaged<void*, void*, int, nint, nint, nint, nint*, int>)Export("MPI_Iallreduce");
-        _iallgather = (delegate* unmanaged<void*, int, nint, void*, int, nint, nint, nint*, int>)Export("MPI_Iallgather");
-        _ireduceScatterBlock = (delegate* unmanaged<void*, void*, int, nint, nint, nint, nint*, int>)Export("MPI_Ireduce_scatter_block");
-        _test = (delegate* unmanaged<nint*, int*, void*, int>)Export("MPI_Test");
         _bcast = (delegate* unmanaged<void*, int, nint, int, nint, int>)Export("MPI_Bcast");
         _send = (delegate* unmanaged<void*, int, nint, int, int, nint, int>)Export("MPI_Send");
         _recv = (delegate* unmanaged<void*, int, nint, int, int, nint, void*, int>)Export("MPI_Recv");
@@ -162,50 +154,6 @@ public sealed unsafe partial class MpiLibrary
 
     public void ReduceScatterBlock(void* send, void* recv, int recvCount, nint type, nint op, nint comm) =>
         Check(_reduceScatterBlock(send, recv, recvCount, type, op, comm), "MPI_Reduce_scatter_block");
-
-    // Non-blocking collectives, finished with WaitPolling. MPI_Request is a pointer in OpenMPI and an int in MPICH;
-    // a zeroed nint holds either (little-endian).
-    public nint Iallreduce(void* send, void* recv, int count, nint type, nint op, nint comm)
-    {
-        nint request = 0;
-        Check(_iallreduce(send, recv, count, type, op, comm, &request), "MPI_Iallreduce");
-        return request;
-    }
-
-    public nint Iallgather(void* send, int sendCount, void* recv, int recvCount, nint type, nint comm)
-    {
-        nint request = 0;
-        Check(_iallgather(send, sendCount, type, recv, recvCount, type, comm, &request), "MPI_Iallgather");
-        return request;
-    }
-
-    public nint IreduceScatterBlock(void* send, void* recv, int recvCount, nint type, nint op, nint comm)
-    {
-        nint request = 0;
-        Check(_ireduceScatterBlock(send, recv, recvCount, type, op, comm, &request), "MPI_Ireduce_scatter_block");
-        return request;
-    }
-
-    /// <summary>
-    /// Waits for a request without spinning: MPI_Test (which also progresses it), then a short sleep. A blocking
-    /// MPI call busy-polls a core; on the communication thread that core is taken from the matmuls it overlaps.
-    /// </summary>
-    public void WaitPolling(nint request)
-    {
-        var status = stackalloc byte[64]; // MPI_STATUS_IGNORE differs between implementations, as in Recv
-        while (true)
-        {
-            int flag = 0;
-            Check(_test(&request, &flag, status), "MPI_Test");
-            if (flag != 0) return;
-            Usleep(PollMicroseconds);
-        }
-    }
-
-    private const uint PollMicroseconds = 50;
-
-    [LibraryImport("libc", EntryPoint = "usleep")]
-    private static partial int Usleep(uint microseconds);
 
     public void Bcast(void* buffer, int count, nint type, int root, nint comm) =>
         Check(_bcast(buffer, count, type, root, comm), "MPI_Bcast");

@@ -45,39 +45,39 @@ public sealed unsafe class MpiProcessGroup : IProcessGroup
     {
         CheckAllReduce(tensor, op);
         using var _ = Observe("all_reduce");
-        AllReduceOn(_comm, tensor, op, background: false);
+        AllReduceOn(_comm, tensor, op);
     }
 
     public IWork AllReduceAsync(torch.Tensor tensor, ReduceOp op = ReduceOp.Sum)
     {
         CheckAllReduce(tensor, op);
-        return Enqueue("all_reduce (async)", () => AllReduceOn(_asyncComm, tensor, op, background: true));
+        return Enqueue("all_reduce (async)", () => AllReduceOn(_asyncComm, tensor, op));
     }
 
     public void AllGather(torch.Tensor output, torch.Tensor input)
     {
         CheckAllGather(output, input);
         using var _ = Observe("all_gather");
-        AllGatherOn(_comm, output, input, background: false);
+        AllGatherOn(_comm, output, input);
     }
 
     public IWork AllGatherAsync(torch.Tensor output, torch.Tensor input)
     {
         CheckAllGather(output, input);
-        return Enqueue("all_gather (async)", () => AllGatherOn(_asyncComm, output, input, background: true));
+        return Enqueue("all_gather (async)", () => AllGatherOn(_asyncComm, output, input));
     }
 
     public void ReduceScatter(torch.Tensor output, torch.Tensor input, ReduceOp op = ReduceOp.Sum)
     {
         CheckReduceScatter(output, input, op);
         using var _ = Observe("reduce_scatter");
-        ReduceScatterOn(_comm, output, input, op, background: false);
+        ReduceScatterOn(_comm, output, input, op);
     }
 
     public IWork ReduceScatterAsync(torch.Tensor output, torch.Tensor input, ReduceOp op = ReduceOp.Sum)
     {
         CheckReduceScatter(output, input, op);
-        return Enqueue("reduce_scatter (async)", () => ReduceScatterOn(_asyncComm, output, input, op, background: true));
+        return Enqueue("reduce_scatter (async)", () => ReduceScatterOn(_asyncComm, output, input, op));
     }
 
     public void Broadcast(torch.Tensor tensor, int root)
@@ -199,16 +199,14 @@ public sealed unsafe class MpiProcessGroup : IProcessGroup
         }
     }
 
-    // background: on the communication thread, where a single call runs non-blocking and is waited for by polling
-    // (MpiLibrary.WaitPolling) so the waiting thread does not take a core from computation.
-    private void AllReduceOn(nint comm, torch.Tensor tensor, ReduceOp op, bool background)
+    private void AllReduceOn(nint comm, torch.Tensor tensor, ReduceOp op)
     {
         if (tensor.numel() == 0) return;
         using var noGrad = torch.no_grad();
         if (CollectiveArgs.ReducesInFloat32(tensor.dtype))
         {
             using var wide = tensor.to(torch.ScalarType.Float32);
-            AllReduceOn(comm, wide, op, background);
+            AllReduceOn(comm, wide, op);
             tensor.copy_(wide);
             return;
         }
@@ -216,15 +214,11 @@ public sealed unsafe class MpiProcessGroup : IProcessGroup
         var mpiOp = MpiDtypes.Op(Handles, op);
         var size = tensor.ElementSize;
         ForEachChunk(tensor.numel(), (offset, count) =>
-        {
-            void* buffer = (void*)(Pointer(tensor) + offset * size);
-            if (background) Lib.WaitPolling(Lib.Iallreduce((void*)Handles.InPlace, buffer, count, type, mpiOp, comm));
-            else Lib.Allreduce((void*)Handles.InPlace, buffer, count, type, mpiOp, comm);
-        });
+            Lib.Allreduce((void*)Handles.InPlace, (void*)(Pointer(tensor) + offset * size), count, type, mpiOp, comm));
         if (op == ReduceOp.Avg) tensor.div_(Size);
     }
 
-    private void AllGatherOn(nint comm, torch.Tensor output, torch.Tensor input, bool background)
+    private void AllGatherOn(nint comm, torch.Tensor output, torch.Tensor input)
     {
         if (input.numel() == 0) return;
         var (type, unit) = MpiDtypes.RawType(Handles, input);
@@ -234,9 +228,7 @@ public sealed unsafe class MpiProcessGroup : IProcessGroup
         {
             // FSDP gathers into a buffer whose own-rank slice is the input: MPI needs MPI_IN_PLACE for that.
             bool inPlace = inPtr == outPtr + Rank * perRank * unit;
-            void* send = inPlace ? (void*)Handles.InPlace : (void*)inPtr;
-            if (background) Lib.WaitPolling(Lib.Iallgather(send, (int)perRank, (void*)outPtr, (int)perRank, type, comm));
-            else Lib.Allgather(send, (int)perRank, (void*)outPtr, (int)perRank, type, comm);
+            Lib.Allgather(inPlace ? (void*)Handles.InPlace : (void*)inPtr, (int)perRank, (void*)outPtr, (int)perRank, type, comm);
             return;
         }
         // Chunk k of every rank lands contiguously in scratch, then moves to its place in the output.
@@ -255,7 +247,7 @@ public sealed unsafe class MpiProcessGroup : IProcessGroup
         finally { NativeMemory.Free(scratch); }
     }
 
-    private void ReduceScatterOn(nint comm, torch.Tensor output, torch.Tensor input, ReduceOp op, bool background)
+    private void ReduceScatterOn(nint comm, torch.Tensor output, torch.Tensor input, ReduceOp op)
     {
         if (output.numel() == 0) return;
         using var noGrad = torch.no_grad();
@@ -263,7 +255,7 @@ public sealed unsafe class MpiProcessGroup : IProcessGroup
         {
             using var wideIn = input.to(torch.ScalarType.Float32);
             using var wideOut = torch.empty(output.shape, torch.ScalarType.Float32);
-            ReduceScatterOn(comm, wideOut, wideIn, op, background);
+            ReduceScatterOn(comm, wideOut, wideIn, op);
             output.copy_(wideOut);
             return;
         }
@@ -271,9 +263,7 @@ public sealed unsafe class MpiProcessGroup : IProcessGroup
         var mpiOp = MpiDtypes.Op(Handles, op);
         long size = input.ElementSize, perRank = output.numel();
         nint inPtr = Pointer(input), outPtr = Pointer(output);
-        if (perRank <= MaxCountPerCall && background)
-            Lib.WaitPolling(Lib.IreduceScatterBlock((void*)inPtr, (void*)outPtr, (int)perRank, type, mpiOp, comm));
-        else if (perRank <= MaxCountPerCall)
+        if (perRank <= MaxCountPerCall)
             Lib.ReduceScatterBlock((void*)inPtr, (void*)outPtr, (int)perRank, type, mpiOp, comm);
         else
         {
