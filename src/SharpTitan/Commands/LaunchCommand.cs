@@ -37,6 +37,9 @@ public sealed class LaunchCommand : ICommand
             // More ranks than cores is normal here (tests, CPU training with few cores); each rank runs its own
             // torch threads, so ranks are not pinned to one core each.
             a.AddRange(["--oversubscribe", "--bind-to", "none", "-x", ConsoleMetricsWriter.ColorVariable]);
+            // A thread waiting in MPI yields its core between polls instead of spinning: FSDP's communication
+            // thread then leaves the core to the matmuls it overlaps (FSDP 2 on 2 cores: 163 vs 147 tokens/s).
+            a.AddRange(["--mca", "mpi_yield_when_idle", "1"]);
             if (o.Hostfile != null) a.AddRange(["--hostfile", o.Hostfile]);
             else a.AddRange(["--mca", "btl", "self,vader,tcp", "--mca", "btl_tcp_if_include", "lo", "--mca", "oob_tcp_if_include", "lo"]);
         }

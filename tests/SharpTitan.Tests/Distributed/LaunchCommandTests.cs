@@ -36,6 +36,7 @@ public class LaunchCommandTests
         Assert.Equal(["-n", "4", "--allow-run-as-root", "--oversubscribe"], a.Take(4));
         Assert.Contains("btl_tcp_if_include", a);
         Assert.Contains("oob_tcp_if_include", a);
+        Assert.Contains("mpi_yield_when_idle", a); // waiting threads yield their core (FSDP overlap)
         Assert.Equal(["/bin/sharptitan", "train", "--config", "c.toml"], a.TakeLast(4));
         Assert.DoesNotContain("--allow-run-as-root", LaunchCommand.MpirunArguments(o, "openmpi", isRoot: false, ["x"]));
     }
