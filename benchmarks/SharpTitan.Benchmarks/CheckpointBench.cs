@@ -33,10 +33,7 @@ public static class CheckpointBench
         foreach (var (label, ranks, threads) in new[] { ("1 process x 2 threads", 1, 2), ("FSDP 2 x 1 thread", 2, 1) })
         {
             var c = new Case(label, ranks, threads, Path.Combine(root, $"r{ranks}"), Path.Combine(root, $"r{ranks}.json"));
-            string json = JsonSerializer.Serialize(c);
-            int rc = ranks == 1 ? FsdpBench.RunChild(["checkpoint-case", json]) : new LaunchCommand().Run(["-n", ranks.ToString(), "--", "checkpoint-case", json]);
-            if (rc != 0) throw new InvalidOperationException($"{label}: exit code {rc}");
-            var r = JsonSerializer.Deserialize<Result>(File.ReadAllText(c.Output))!;
+            var r = CaseProcess.Run<Result>("checkpoint-case", ranks, label, c, c.Output, keepOutput: true);
             // Saves come every step (faster than the disk): a stall = waiting for the previous write + copying off.
             var copyOff = r.AsyncStallSeconds.Zip(r.AsyncWaitSeconds, (s, w) => s - w).ToList();
             double save = BenchConfig.Median(r.SyncSaveSeconds.Skip(1)), stall = BenchConfig.Median(copyOff.Skip(1));

@@ -57,10 +57,7 @@ public static class Float8Bench
                  })
         {
             var run = c with { Output = Path.Combine(Path.GetTempPath(), $"float8-bench-{Guid.NewGuid():N}.json") };
-            int rc = new LaunchCommand().Run(["-n", "2", "--", "float8-fsdp-case", JsonSerializer.Serialize(run)]);
-            if (rc != 0) throw new InvalidOperationException($"{c.Label}: exit code {rc}");
-            var r = JsonSerializer.Deserialize<FsdpResult>(File.ReadAllText(run.Output))!;
-            File.Delete(run.Output);
+            var r = CaseProcess.Run<FsdpResult>("float8-fsdp-case", 2, c.Label, run, run.Output);
             fsdp.Add(r);
             Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "| FSDP 2, debugmodel, float8 linears | {0} | {1:N0} | {2:F2} | {3:F3} |",
                 r.Label, r.AllGatherBytesPerStep, r.AllGatherBytesPerStep / (double)fsdp[0].AllGatherBytesPerStep, r.MedianStepSeconds));

@@ -36,13 +36,7 @@ public static class FsdpBench
         foreach (var c0 in cases)
         {
             var c = c0 with { Output = Path.Combine(Path.GetTempPath(), $"fsdp-bench-{Guid.NewGuid():N}.json") };
-            string json = JsonSerializer.Serialize(c);
-            int rc = c.Ranks == 1
-                ? RunChild(["fsdp-scaling-case", json])
-                : new LaunchCommand().Run(["-n", c.Ranks.ToString(), "--", "fsdp-scaling-case", json]);
-            if (rc != 0) throw new InvalidOperationException($"{c.Label}: exit code {rc}");
-            var r = JsonSerializer.Deserialize<Result>(File.ReadAllText(c.Output))!;
-            File.Delete(c.Output);
+            var r = CaseProcess.Run<Result>("fsdp-scaling-case", c.Ranks, c.Label, c, c.Output);
             results.Add(r);
             Console.WriteLine(Row(r, results[0]));
         }
@@ -50,13 +44,6 @@ public static class FsdpBench
         File.WriteAllText(file, JsonSerializer.Serialize(new { date = DateTime.UtcNow.ToString("u"), machine = BenchConfig.Machine(), results },
             new JsonSerializerOptions { WriteIndented = true }));
         Console.WriteLine($"wrote {file}");
-    }
-
-    internal static int RunChild(string[] args)
-    {
-        using var p = Process.Start(new ProcessStartInfo(Environment.ProcessPath!, args))!;
-        p.WaitForExit();
-        return p.ExitCode;
     }
 
     /// <summary>One case on this rank (under mpirun for FSDP); rank 0 writes the result file.</summary>

@@ -37,13 +37,7 @@ public static class TpBench
         foreach (var c0 in cases)
         {
             var c = c0 with { Output = Path.Combine(Path.GetTempPath(), $"tp-bench-{Guid.NewGuid():N}.json") };
-            string json = JsonSerializer.Serialize(c);
-            int rc = c.Ranks == 1
-                ? FsdpBench.RunChild(["tp-case", json])
-                : new LaunchCommand().Run(["-n", c.Ranks.ToString(), "--", "tp-case", json]);
-            if (rc != 0) throw new InvalidOperationException($"{c.Label}: exit code {rc}");
-            var r = JsonSerializer.Deserialize<Result>(File.ReadAllText(c.Output))!;
-            File.Delete(c.Output);
+            var r = CaseProcess.Run<Result>("tp-case", c.Ranks, c.Label, c, c.Output);
             results.Add(r);
             Console.WriteLine(Row(r, results[0]));
         }
