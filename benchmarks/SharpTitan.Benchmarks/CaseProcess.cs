@@ -22,10 +22,25 @@ internal static class CaseProcess
         return result;
     }
 
+    /// <summary>One-rank cases run side by side, each in its own process; their results in the cases' order.</summary>
+    public static T[] RunTogether<T>(string verb, string label, IReadOnlyList<object> cases, IReadOnlyList<string> outputFiles)
+    {
+        var children = cases.Select(c => StartChild([verb, JsonSerializer.Serialize(c)])).ToList();
+        foreach (var p in children) p.WaitForExit();
+        int[] codes = children.Select(p => p.ExitCode).ToArray();
+        foreach (var p in children) p.Dispose();
+        if (codes.Any(rc => rc != 0)) throw new InvalidOperationException($"{label}: exit codes {string.Join(", ", codes)}");
+        var results = outputFiles.Select(f => JsonSerializer.Deserialize<T>(File.ReadAllText(f))!).ToArray();
+        foreach (var f in outputFiles) File.Delete(f);
+        return results;
+    }
+
     private static int RunChild(string[] args)
     {
-        using var p = Process.Start(new ProcessStartInfo(Environment.ProcessPath!, args))!;
+        using var p = StartChild(args);
         p.WaitForExit();
         return p.ExitCode;
     }
+
+    private static Process StartChild(string[] args) => Process.Start(new ProcessStartInfo(Environment.ProcessPath!, args))!;
 }

@@ -23,28 +23,69 @@ public static class FsdpBench
     public sealed record Result(Case Case, double MedianStepSeconds, double JobTokensPerSecond, long StateElementsPerRank,
         double PeakRssGiBMax, double CommSharePercent, double? BlockAllGatherGBps, double? BlockReduceScatterGBps,
         double? RawAllGatherGBps, double? RawReduceScatterGBps);
+    /// <summary>One case of one round; <see cref="Ratio"/> is its tokens/s over the same round's one process.</summary>
+    public sealed record Sample(int Round, Result Result, double Ratio);
 
-    public static void Run(string resultsDir)
+    private const string OneProcess = "1 process x 2 threads";
+    /// <summary>The ceiling for any 2-rank layout here: two single-thread processes at once, each with half the batch, no communication.</summary>
+    private const string Independent = "2 independent processes x 1 thread, no communication";
+
+    /// <summary>
+    /// Every case once per round, rounds interleaved, so slow drifts of a shared machine hit all cases alike; the
+    /// table gives medians over rounds and the median of each round's ratio to its own one-process figure.
+    /// </summary>
+    public static void Run(string resultsDir, int rounds)
     {
         var cases = new[]
         {
-            new Case("1 process x 2 threads", 1, 2, true, 4, 512, 6, ""),
+            new Case(OneProcess, 1, 2, true, 4, 512, 6, ""),
+            new Case(Independent, 1, 1, true, 2, 512, 6, ""),
             new Case("FSDP 2 x 1 thread, overlap", 2, 1, true, 4, 512, 6, ""),
             new Case("FSDP 2 x 1 thread, no overlap", 2, 1, false, 4, 512, 6, ""),
         };
-        var results = new List<Result>();
-        foreach (var c0 in cases)
+        var samples = new List<Sample>();
+        for (int round = 1; round <= rounds; round++)
         {
-            var c = c0 with { Output = Path.Combine(Path.GetTempPath(), $"fsdp-bench-{Guid.NewGuid():N}.json") };
-            var r = CaseProcess.Run<Result>("fsdp-scaling-case", c.Ranks, c.Label, c, c.Output);
-            results.Add(r);
-            Console.WriteLine(Row(r, results[0]));
+            Result? baseline = null;
+            foreach (var c in cases)
+            {
+                var r = c.Label == Independent ? RunIndependentPair(c) : RunOne(c);
+                baseline ??= r;
+                var sample = new Sample(round, r, r.JobTokensPerSecond / baseline.JobTokensPerSecond);
+                samples.Add(sample);
+                Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "round {0}: {1}: {2:F1} tokens/s ({3:P1} of one process), comm share {4:F1}%",
+                    round, c.Label, r.JobTokensPerSecond, sample.Ratio, r.CommSharePercent));
+            }
         }
+        Console.WriteLine();
+        foreach (var c in cases) Console.WriteLine(Row(samples.Where(s => s.Result.Case.Label == c.Label).ToList(), samples.First(s => s.Result.Case.Label == OneProcess).Result));
         var file = Path.Combine(resultsDir, "fsdp.json");
-        File.WriteAllText(file, JsonSerializer.Serialize(new { date = DateTime.UtcNow.ToString("u"), machine = BenchConfig.Machine(), results },
+        File.WriteAllText(file, JsonSerializer.Serialize(new { date = DateTime.UtcNow.ToString("u"), machine = BenchConfig.Machine(), rounds, samples },
             new JsonSerializerOptions { WriteIndented = true }));
         Console.WriteLine($"wrote {file}");
     }
+
+    private static Result RunOne(Case c)
+    {
+        var withOutput = c with { Output = TempOutput() };
+        return CaseProcess.Run<Result>("fsdp-scaling-case", c.Ranks, c.Label, withOutput, withOutput.Output);
+    }
+
+    /// <summary>Two one-rank processes at once, each half the global batch: job tokens/s is their sum.</summary>
+    private static Result RunIndependentPair(Case c)
+    {
+        var pair = new[] { c with { Output = TempOutput() }, c with { Output = TempOutput() } };
+        var results = CaseProcess.RunTogether<Result>("fsdp-scaling-case", c.Label, pair, pair.Select(p => p.Output).ToArray());
+        return results[0] with
+        {
+            Case = c,
+            JobTokensPerSecond = results.Sum(r => r.JobTokensPerSecond),
+            MedianStepSeconds = results.Max(r => r.MedianStepSeconds),
+            PeakRssGiBMax = results.Max(r => r.PeakRssGiBMax),
+        };
+    }
+
+    private static string TempOutput() => Path.Combine(Path.GetTempPath(), $"fsdp-bench-{Guid.NewGuid():N}.json");
 
     /// <summary>One case on this rank (under mpirun for FSDP); rank 0 writes the result file.</summary>
     public static void RunCase(Case c)
@@ -128,10 +169,18 @@ public static class FsdpBench
         return (bytes / Time(() => world.AllGather(full, shard)) / 1e9, bytes / Time(() => world.ReduceScatter(shard, full, ReduceOp.Avg)) / 1e9);
     }
 
-    public static string Row(Result r, Result baseline) => string.Format(CultureInfo.InvariantCulture,
-        "| {0} | {1:N0} | {2:F0}% | {3:F1} | {4:F0}% | {5:F2} | {6:F1}% | {7} | {8} |",
-        r.Case.Label, r.JobTokensPerSecond, 100 * r.JobTokensPerSecond / baseline.JobTokensPerSecond,
-        r.StateElementsPerRank / 1e6, 100.0 * r.StateElementsPerRank / baseline.StateElementsPerRank, r.PeakRssGiBMax, r.CommSharePercent,
-        r.BlockAllGatherGBps is double a ? $"{a:F2} / {r.RawAllGatherGBps:F2}" : "-",
-        r.BlockReduceScatterGBps is double b ? $"{b:F2} / {r.RawReduceScatterGBps:F2}" : "-");
+    /// <summary>A table row: medians over the case's rounds (state is the same in every round).</summary>
+    public static string Row(IReadOnlyList<Sample> samples, Result baseline)
+    {
+        var r = samples.Select(s => s.Result).ToList();
+        double? MedianOf(Func<Result, double?> f) => r.Select(f).OfType<double>().ToList() is { Count: > 0 } v ? BenchConfig.Median(v) : null;
+        string Bandwidth(Func<Result, double?> inTraining, Func<Result, double?> raw) =>
+            MedianOf(inTraining) is double a ? string.Format(CultureInfo.InvariantCulture, "{0:F2} / {1:F2}", a, MedianOf(raw)) : "-";
+        return string.Format(CultureInfo.InvariantCulture, "| {0} | {1} | {2:F1} | {3:F0}% | {4:F1} | {5:F0}% | {6:F2} | {7:F1}% | {8} | {9} |",
+            r[0].Case.Label, string.Join(", ", r.Select(x => x.JobTokensPerSecond.ToString("F1", CultureInfo.InvariantCulture))),
+            MedianOf(x => x.JobTokensPerSecond), 100 * BenchConfig.Median(samples.Select(s => s.Ratio)),
+            r[0].StateElementsPerRank / 1e6, 100.0 * r[0].StateElementsPerRank / baseline.StateElementsPerRank, MedianOf(x => x.PeakRssGiBMax),
+            MedianOf(x => x.CommSharePercent), Bandwidth(x => x.BlockAllGatherGBps, x => x.RawAllGatherGBps),
+            Bandwidth(x => x.BlockReduceScatterGBps, x => x.RawReduceScatterGBps));
+    }
 }

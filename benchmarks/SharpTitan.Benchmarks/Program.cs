@@ -10,7 +10,7 @@ switch (which)
     case "train-case": TrainThroughput.RunCase(System.Text.Json.JsonSerializer.Deserialize<TrainThroughput.Case>(args[1])!); break;
     case "ac" or "ac-mmap" or "mp" or "fsdp": AcPrecisionBench.Run(results, which); break;
     case "acmp-case": AcPrecisionBench.RunCase(System.Text.Json.JsonSerializer.Deserialize<AcPrecisionBench.Case>(args[1])!); break;
-    case "fsdp-scaling": FsdpBench.Run(results); break;
+    case "fsdp-scaling": FsdpBench.Run(results, args.Length > 2 ? int.Parse(args[2]) : 3); break;
     case "fsdp-scaling-case": FsdpBench.RunCase(System.Text.Json.JsonSerializer.Deserialize<FsdpBench.Case>(args[1])!); break;
     case "float8": Float8Bench.Run(results); break;
     case "float8-vectors": Float8Vectors.Write(results); break;
@@ -22,7 +22,7 @@ switch (which)
     case "checkpoint-case": CheckpointBench.RunCase(System.Text.Json.JsonSerializer.Deserialize<CheckpointBench.Case>(args[1])!); break;
     case "soak": Soak.Run(results, args.Length > 2 ? int.Parse(args[2]) : 2000); break;
     default:
-        Console.Error.WriteLine("usage: SharpTitan.Benchmarks train|fsdp-scaling|tp|float8|float8-vectors|data|checkpoint|ac|ac-mmap|mp|fsdp|soak [results-folder] [soak-steps | data-train-steps]");
+        Console.Error.WriteLine("usage: SharpTitan.Benchmarks train|fsdp-scaling|tp|float8|float8-vectors|data|checkpoint|ac|ac-mmap|mp|fsdp|soak [results-folder] [soak-steps | data-train-steps | fsdp-scaling-rounds]");
         return 2;
 }
 return 0;

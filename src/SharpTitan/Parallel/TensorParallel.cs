@@ -1,6 +1,7 @@
 using SharpTitan.Config;
 using SharpTitan.Distributed;
 using SharpTitan.Models.Llama3;
+using SharpTitan.Training;
 using Parameter = TorchSharp.Modules.Parameter;
 using static TorchSharp.torch;
 
@@ -135,7 +136,7 @@ public sealed class TensorParallel : IDisposable
         using var scope = NewDisposeScope();
         double total = 0;
         foreach (var (name, g) in grads)
-            if (!IsReplicated(name) || Group.Rank == 0) total += g.to(ScalarType.Float64).square().sum().item<double>();
+            if (!IsReplicated(name) || Group.Rank == 0) total += GradientClipping.SumOfSquares(g);
         return total;
     }
 

@@ -55,4 +55,14 @@ public class OptimizerTests
         Assert.Equal(2.0, reduced, 5);
         Assert.Equal(3 / 5.0, a.grad!.data<float>()[0], 4);
     }
+
+    [Fact]
+    public void SumOfSquaresAcrossBlocksMatchesFp64Definition()
+    {
+        using var scope = NewDisposeScope();
+        // Longer than two blocks and not a multiple of one, so the last partial block counts too.
+        var g = randn(3, 200_001, generator: manual_seed(3));
+        double expected = g.to(ScalarType.Float64).square().sum().item<double>();
+        Assert.Equal(expected, GradientClipping.SumOfSquares(g), expected * 1e-12);
+    }
 }
