@@ -137,9 +137,15 @@ internal sealed class FsdpUnit : IDisposable
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var flat = zeros(PaddedNumel, ScalarType.Float32);
+        // Each range is written once: the gradient where there is one, zeros for a missing one and the padding.
+        var flat = empty(PaddedNumel, ScalarType.Float32);
         for (int i = 0; i < _entries.Length; i++)
-            if (grads[i] is { } g && !g.IsInvalid) flat.narrow(0, _entries[i].Offset, _entries[i].Numel).copy_(g.reshape(-1));
+        {
+            var range = flat.narrow(0, _entries[i].Offset, _entries[i].Numel);
+            if (grads[i] is { } g && !g.IsInvalid) range.copy_(g.reshape(-1));
+            else range.zero_();
+        }
+        if (PaddedNumel > Numel) flat.narrow(0, Numel, PaddedNumel - Numel).zero_();
         // Every entry, gradient or not: the hook may run collectives that all ranks must issue alike.
         if (_beforeReduce != null) foreach (var e in _entries) _beforeReduce(e.Name, flat.narrow(0, e.Offset, e.Numel));
         var output = empty(ShardNumel, ScalarType.Float32);
