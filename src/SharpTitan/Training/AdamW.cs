@@ -43,10 +43,12 @@ public sealed class AdamW : IDisposable
         StepCount++;
         double bc1 = 1 - Math.Pow(Beta1, StepCount);
         double bc2Sqrt = Math.Sqrt(1 - Math.Pow(Beta2, StepCount));
-        using var scope = NewDisposeScope();
         using var _ = no_grad();
         for (int i = 0; i < _params.Count; i++)
         {
+            // One scope per parameter: its temporaries (the denominator is as large as the parameter) are freed
+            // before the next parameter's are made, so the step adds at most one parameter's worth of memory.
+            using var scope = NewDisposeScope();
             var p = _params[i];
             var g = p.grad;
             if (g is null) continue;
@@ -59,7 +61,7 @@ public sealed class AdamW : IDisposable
             }
             _expAvg[i].lerp_(g, 1 - Beta1);
             _expAvgSq[i].mul_(Beta2).addcmul_(g, g, 1 - Beta2);
-            var denom = (_expAvgSq[i].sqrt() / bc2Sqrt).add_(Eps);
+            var denom = _expAvgSq[i].sqrt().div_(bc2Sqrt).add_(Eps);
             master.addcdiv_(_expAvg[i], denom, -Lr / bc1);
             if (!ReferenceEquals(master, p)) p.copy_(master);
         }
