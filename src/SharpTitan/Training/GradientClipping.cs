@@ -8,6 +8,7 @@ public static class GradientClipping
     /// <summary>Sum of squared gradient elements of these tensors (fp64 accumulate).</summary>
     public static double LocalSumOfSquares(IEnumerable<Tensor> parameters)
     {
+        using var scope = NewDisposeScope(); // the .grad handles
         double total = 0;
         foreach (var p in parameters)
             if (p.grad is { } g) total += SumOfSquares(g);
