@@ -155,12 +155,12 @@ public static class Float8Bench
         long bytesBefore = 0;
         for (int step = 1; step <= 4; step++)
         {
-            if (step == 2) bytesBefore = trainer.Fsdp!.AllGatherBytes; // step 1 warms up
+            if (step == 2) bytesBefore = trainer.Parts.ParameterAllGatherBytes; // step 1 warms up
             var sw = Stopwatch.StartNew();
             losses.Add(trainer.TrainStep(step).Loss);
             if (step > 1) seconds.Add(sw.Elapsed.TotalSeconds);
         }
-        long perStep = (trainer.Fsdp!.AllGatherBytes - bytesBefore) / 3;
+        long perStep = (trainer.Parts.ParameterAllGatherBytes - bytesBefore) / 3;
         if (world.Rank == 0)
             File.WriteAllText(c.Output, JsonSerializer.Serialize(new FsdpResult(c.Label, perStep, BenchConfig.Median(seconds), [.. losses])));
     }

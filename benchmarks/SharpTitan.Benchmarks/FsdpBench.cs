@@ -117,7 +117,7 @@ public static class FsdpBench
         var (commShare, agSpan, rsSpan) = ReadTrace(trace, mainThread, steps.Sum());
         File.Delete(trace);
         double? agGBps = null, rsGBps = null, rawAg = null, rawRs = null;
-        if (trainer.Fsdp != null && world.Size > 1)
+        if (world.Size > 1) // every multi-rank case here is FSDP
         {
             long blockElements = TrainThroughput.Wide100M.ParameterCount() - (TrainThroughput.Wide100M with { NLayers = 0 }).ParameterCount();
             blockElements /= TrainThroughput.Wide100M.NLayers;

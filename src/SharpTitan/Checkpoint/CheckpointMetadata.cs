@@ -1,3 +1,4 @@
+using SharpTitan.Distributed;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 

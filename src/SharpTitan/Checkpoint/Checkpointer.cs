@@ -4,9 +4,9 @@ using SharpTitan.Checkpoint.HuggingFace;
 using SharpTitan.Config;
 using SharpTitan.Data;
 using SharpTitan.Distributed;
-using SharpTitan.Models.Llama3;
+using SharpTitan.Native;
+using SharpTitan.Optim;
 using SharpTitan.Parallel;
-using SharpTitan.Training;
 using static TorchSharp.torch;
 
 namespace SharpTitan.Checkpoint;
@@ -32,10 +32,7 @@ public sealed class Checkpointer : IDisposable
     private readonly JobConfig _config;
     private readonly CheckpointSection _c;
     private readonly IProcessGroup _world;
-    private readonly Transformer _model;
-    private readonly FsdpModel? _fsdp;
-    private readonly TensorParallel? _tp;
-    private readonly IMixedPrecision? _mixed;
+    private readonly IModelParts _parts;
     private readonly AdamW _optimizer;
     private readonly TextWriter _log;
     private readonly CheckpointWriter _writer;
@@ -49,11 +46,10 @@ public sealed class Checkpointer : IDisposable
     /// <summary>Seconds the start-up load took (0 when nothing was loaded).</summary>
     public double LoadSeconds { get; private set; }
 
-    /// <param name="mixed">Single-process mixed precision: its fp32 masters are what is saved and loaded as the model.</param>
-    public Checkpointer(JobConfig config, IProcessGroup world, Transformer model, FsdpModel? fsdp, AdamW optimizer, TextWriter log,
-        TensorParallel? tp = null, IMixedPrecision? mixed = null)
+    /// <param name="parts">The model as parallelized: what it holds is saved and loaded as global tensors.</param>
+    public Checkpointer(JobConfig config, IProcessGroup world, IModelParts parts, AdamW optimizer, TextWriter log)
     {
-        (_config, _c, _world, _model, _fsdp, _optimizer, _log, _tp, _mixed) = (config, config.Checkpoint, world, model, fsdp, optimizer, log, tp, mixed);
+        (_config, _c, _world, _parts, _optimizer, _log) = (config, config.Checkpoint, world, parts, optimizer, log);
         if (_c.CreateSeedCheckpoint && world.Size > 1)
             throw new ConfigException($"checkpoint.create_seed_checkpoint runs on one process (this job has {world.Size} ranks): the seed holds the unsharded model, which any layout then loads");
         foreach (var key in _c.ExcludeFromLoading)
@@ -93,10 +89,6 @@ public sealed class Checkpointer : IDisposable
 
     private bool Excluded(string key) => _c.ExcludeFromLoading.Contains(key);
 
-    // Without FSDP: the tensors the optimizer updates (the fp32 masters under mixed precision), by parameter name.
-    private IEnumerable<(string Name, Tensor Value)> Parameters =>
-        _mixed?.NamedMasters ?? _model.named_parameters().Select(p => (p.name, (Tensor)p.parameter));
-
     private ResumePoint LoadFull(string folder)
     {
         var sw = Stopwatch.StartNew();
@@ -106,15 +98,15 @@ public sealed class Checkpointer : IDisposable
         var prefixes = new List<string>();
         if (!Excluded("model")) prefixes.Add(TrainingState.Model);
         if (withOptimizer) prefixes.AddRange([TrainingState.ExpAvg, TrainingState.ExpAvgSq]);
-        var targets = TrainingState.Pieces(Parameters, _fsdp, _optimizer, withOptimizer, _tp)
+        var targets = TrainingState.Pieces(_parts, _optimizer, withOptimizer)
             .Where(p => prefixes.Any(p.Name.StartsWith)).ToList();
         var rng = random.get_rng_state();
         var rngPiece = TrainingState.Whole($"rng.rank{_world.Rank}", rng);
-        CheckpointReader.Load(folder, GlobalShapes(withOptimizer), [.. prefixes], targets, _world,
+        CheckpointReader.Load(folder, TrainingState.GlobalShapes(_parts, withOptimizer), [.. prefixes], targets, _world,
             meta.ModelOnly || Excluded("train_state") ? null : [rngPiece]);
         if (!meta.ModelOnly && !Excluded("train_state") && meta.Tensors.Any(t => t.Name == rngPiece.Name)) random.set_rng_state(rng);
         if (withOptimizer) _optimizer.StepCount = meta.OptimizerStep;
-        _mixed?.AfterStep(); // the model's compute copy follows the loaded masters
+        _parts.ParametersUpdated(); // compute copies follow the loaded parameters
         int step = meta.ModelOnly || Excluded("train_state") ? 0 : meta.Step;
         int scheduled = meta.ModelOnly || Excluded("lr_scheduler") ? 0 : meta.Step;
         var loader = meta.DataLoader != null && !meta.ModelOnly && !Excluded("dataloader") ? DataLoaderState.FromJson(meta.DataLoader, $"{folder} data loader state") : null;
@@ -128,9 +120,9 @@ public sealed class Checkpointer : IDisposable
     private void LoadModel(string folder)
     {
         using var scope = NewDisposeScope();
-        var targets = TrainingState.Pieces(Parameters, _fsdp, null, withOptimizer: false, _tp);
-        CheckpointReader.Load(folder, GlobalShapes(false), [TrainingState.Model], targets, _world);
-        _mixed?.AfterStep();
+        var targets = TrainingState.Pieces(_parts, null, withOptimizer: false);
+        CheckpointReader.Load(folder, TrainingState.GlobalShapes(_parts, false), [TrainingState.Model], targets, _world);
+        _parts.ParametersUpdated();
         _log.WriteLine($"checkpoint: initial weights loaded from {folder}");
     }
 
@@ -139,34 +131,14 @@ public sealed class Checkpointer : IDisposable
     {
         var sw = Stopwatch.StartNew();
         using var scope = NewDisposeScope();
-        var full = HfCheckpoint.Import(folder, _model.Args);
+        var full = HfCheckpoint.Import(folder, _parts.Model.Args);
         CheckpointReader.CheckMatch($"Hugging Face model {folder}", full.ToDictionary(kv => TrainingState.Model + kv.Key, kv => kv.Value.shape),
-            GlobalShapes(false), [TrainingState.Model]);
+            TrainingState.GlobalShapes(_parts, false), [TrainingState.Model]);
         using (no_grad())
-            foreach (var p in TrainingState.Pieces(Parameters, _fsdp, null, withOptimizer: false, _tp))
+            foreach (var p in TrainingState.Pieces(_parts, null, withOptimizer: false))
                 p.Slice().copy_(p.Cut(full[p.Name[TrainingState.Model.Length..]]));
-        _mixed?.AfterStep();
+        _parts.ParametersUpdated();
         _log.WriteLine($"checkpoint: initial weights loaded from Hugging Face {folder} in {sw.Elapsed.TotalSeconds:F2} s");
-    }
-
-    /// <summary>Every global tensor of this job by name (full shapes), whichever ranks hold it.</summary>
-    private Dictionary<string, long[]> GlobalShapes(bool withOptimizer)
-    {
-        var shapes = _fsdp != null
-            ? _fsdp.ShardLayouts.SelectMany(l => l.Parameters).Select(p => (p.Name, p.Shape))
-            : _model.named_parameters().Select(p => (p.name, p.parameter.shape));
-        var result = new Dictionary<string, long[]>();
-        foreach (var (name, localShape) in shapes)
-        {
-            var shape = TrainingState.Place(name, localShape, _tp).Shape;
-            result[TrainingState.Model + name] = shape;
-            if (withOptimizer)
-            {
-                result[TrainingState.ExpAvg + name] = shape;
-                result[TrainingState.ExpAvgSq + name] = shape;
-            }
-        }
-        return result;
     }
 
     /// <summary>After a training step: saves when the interval, the first step or the last step asks for it.</summary>
@@ -197,15 +169,14 @@ public sealed class Checkpointer : IDisposable
         using (var scope = NewDisposeScope())
         using (no_grad())
         {
-            // Under FSDP gathering the full tensors is collective: every rank takes part, rank 0 writes.
-            var parameters = _fsdp != null ? _fsdp.FullParameters().ToList() : Parameters.ToList();
-            if (_tp != null) parameters = parameters.Select(p => (p.Item1, _tp.FullValue(p.Item1, p.Item2))).ToList(); // collective over TP
+            // Gathering the full tensors is collective: every rank takes part, rank 0 writes.
+            var parameters = _parts.FullParameters();
             if (_world.Rank == 0)
             {
                 string final = CheckpointFolder.StepPath(Root, step), temp = final + ".tmp-hf";
                 if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
                 if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
-                HfCheckpoint.Export(parameters.ToDictionary(p => p.Item1, p => p.Item2), _model.Args, temp,
+                HfCheckpoint.Export(parameters.ToDictionary(p => p.Name, p => p.Value), _parts.Model.Args, temp,
                     Dtypes.Parse(_c.ExportDtype, "checkpoint.export_dtype"));
                 Directory.Move(temp, final);
             }
@@ -237,9 +208,7 @@ public sealed class Checkpointer : IDisposable
         using (var scope = NewDisposeScope())
         using (no_grad())
         {
-            // HSDP/DDP: only the first dp_replicate rank writes a shard group's pieces (the others hold copies).
-            var pieces = _fsdp?.OwnsShards == false ? new List<StatePiece>()
-                : TrainingState.Pieces(Parameters, _fsdp, _optimizer, withOptimizer: !modelOnly, _tp, forSave: true);
+            var pieces = TrainingState.Pieces(_parts, _optimizer, withOptimizer: !modelOnly, forSave: true);
             if (!modelOnly) pieces.Add(TrainingState.Whole($"rng.rank{_world.Rank}", random.get_rng_state()));
             foreach (var p in pieces)
             {

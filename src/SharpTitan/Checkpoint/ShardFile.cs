@@ -1,3 +1,4 @@
+using SharpTitan.Distributed;
 using SharpTitan.Metrics;
 using System.Security.Cryptography;
 using SharpTitan.Native;

@@ -1,5 +1,6 @@
+using SharpTitan.Distributed;
+using SharpTitan.Optim;
 using SharpTitan.Parallel;
-using SharpTitan.Training;
 using static TorchSharp.torch;
 
 namespace SharpTitan.Checkpoint;
@@ -16,63 +17,37 @@ public static class TrainingState
     public const string Model = "model.", ExpAvg = "optimizer.exp_avg.", ExpAvgSq = "optimizer.exp_avg_sq.";
 
     /// <summary>
-    /// The pieces this rank holds. With <paramref name="withOptimizer"/> false, the model only. With
-    /// <paramref name="forSave"/>, tensors replicated over the TP group (the norms) come from TP rank 0 only, so
-    /// they are written once; loading fills them on every rank.
+    /// The pieces this rank holds: the parameters the optimizer updates and, with <paramref name="withOptimizer"/>,
+    /// AdamW's moments (which follow their parameter's layout). With <paramref name="forSave"/>, pieces that other
+    /// ranks hold too are left to one of them, so each is written once; loading fills them on every rank.
     /// </summary>
-    public static List<StatePiece> Pieces(nn.Module model, FsdpModel? fsdp, AdamW? optimizer, bool withOptimizer,
-        TensorParallel? tp = null, bool forSave = false) =>
-        Pieces(model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)), fsdp, optimizer, withOptimizer, tp, forSave);
-
-    /// <summary>
-    /// As above over the tensors the optimizer updates when there is no FSDP (<paramref name="parameters"/>: the
-    /// model's parameters, or the fp32 masters of single-process mixed precision), in the optimizer's order.
-    /// </summary>
-    public static List<StatePiece> Pieces(IEnumerable<(string Name, Tensor Value)> parameters, FsdpModel? fsdp, AdamW? optimizer,
-        bool withOptimizer, TensorParallel? tp = null, bool forSave = false)
+    public static List<StatePiece> Pieces(IModelParts parts, AdamW? optimizer, bool withOptimizer, bool forSave = false)
     {
-        var pieces = new List<StatePiece>();
-        bool Skip(string name) => forSave && tp != null && tp.Group.Rank != 0 && tp.IsReplicated(name);
-        if (fsdp != null)
+        var pieces = parts.StatePieces(Model, parts.OptimizerParameters, forSave);
+        if (withOptimizer && optimizer != null)
         {
-            for (int i = 0; i < fsdp.Shards.Count; i++)
-            {
-                var layout = fsdp.ShardLayouts[i];
-                AddShard(pieces, Model, layout, fsdp.Shards[i], tp, Skip);
-                if (withOptimizer && optimizer != null)
-                {
-                    AddShard(pieces, ExpAvg, layout, optimizer.ExpAvg[i], tp, Skip);
-                    AddShard(pieces, ExpAvgSq, layout, optimizer.ExpAvgSq[i], tp, Skip);
-                }
-            }
-            return pieces;
-        }
-        var named = parameters.ToList();
-        for (int i = 0; i < named.Count; i++)
-        {
-            var (name, p) = named[i];
-            if (Skip(name)) continue;
-            var (shape, block) = Place(name, p.shape, tp);
-            AddWhole(pieces, Model + name, shape, block, p);
-            if (withOptimizer && optimizer != null)
-            {
-                // The optimizer was built over these tensors in this same order.
-                AddWhole(pieces, ExpAvg + name, shape, block, optimizer.ExpAvg[i]);
-                AddWhole(pieces, ExpAvgSq + name, shape, block, optimizer.ExpAvgSq[i]);
-            }
+            pieces.AddRange(parts.StatePieces(ExpAvg, optimizer.ExpAvg, forSave));
+            pieces.AddRange(parts.StatePieces(ExpAvgSq, optimizer.ExpAvgSq, forSave));
         }
         return pieces;
     }
 
-    /// <summary>A parameter's global shape and, when TP shards it, this rank's block of it.</summary>
-    public static (long[] Shape, TensorBlock? Block) Place(string name, long[] localShape, TensorParallel? tp)
+    /// <summary>The parameters of a plain model (one process, no transform) as whole pieces.</summary>
+    public static List<StatePiece> Pieces(nn.Module model) =>
+        model.named_parameters().Select(p => Whole(Model + p.name, p.parameter)).ToList();
+
+    /// <summary>Every global tensor of a job by name (full shapes), whichever ranks hold it.</summary>
+    public static Dictionary<string, long[]> GlobalShapes(IModelParts parts, bool withOptimizer)
     {
-        if (tp?.ShardOf(name) is not { } s) return (localShape, null);
-        var shape = localShape.ToArray();
-        shape[s.Dim] = s.FullSize;
-        var offset = new long[shape.Length];
-        offset[s.Dim] = s.Start;
-        return (shape, new TensorBlock(offset, localShape));
+        var result = new Dictionary<string, long[]>();
+        foreach (var (name, shape) in parts.GlobalShapes)
+        {
+            result[Model + name] = shape;
+            if (!withOptimizer) continue;
+            result[ExpAvg + name] = shape;
+            result[ExpAvgSq + name] = shape;
+        }
+        return result;
     }
 
     /// <summary>The parameter shapes of a Llama 3 model with these args, by torchtitan name (nothing allocated).</summary>
@@ -102,26 +77,5 @@ public static class TrainingState
     {
         var flat = t.detach().view(-1);
         return new StatePiece(name, t.shape, flat, 0, 0, flat.numel());
-    }
-
-    // A TP rank's block may be empty (a vocabulary that does not divide): nothing to save or load then.
-    private static void AddWhole(List<StatePiece> pieces, string name, long[] shape, TensorBlock? block, Tensor t)
-    {
-        var flat = t.detach().view(-1);
-        if (flat.numel() > 0) pieces.Add(new StatePiece(name, shape, flat, 0, 0, flat.numel(), block));
-    }
-
-    private static void AddShard(List<StatePiece> pieces, string prefix, FsdpShardLayout layout, Tensor shard, TensorParallel? tp,
-        Func<string, bool> skip)
-    {
-        var flat = shard.detach();
-        long start = layout.Start, end = layout.Start + layout.Length;
-        foreach (var (name, localShape, offset, numel) in layout.Parameters)
-        {
-            long lo = Math.Max(start, offset), hi = Math.Min(end, offset + numel);
-            if (lo >= hi || skip(name)) continue;
-            var (shape, block) = Place(name, localShape, tp);
-            pieces.Add(new StatePiece(prefix + name, shape, flat, lo - start, lo - offset, hi - lo, block));
-        }
     }
 }

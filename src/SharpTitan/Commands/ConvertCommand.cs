@@ -1,3 +1,4 @@
+using SharpTitan.Native;
 using SharpTitan.Checkpoint;
 using SharpTitan.Checkpoint.HuggingFace;
 using SharpTitan.Config;

@@ -1,3 +1,4 @@
+using SharpTitan.Native;
 using TorchSharp;
 
 namespace SharpTitan.Distributed;
@@ -5,11 +6,11 @@ namespace SharpTitan.Distributed;
 /// <summary>Argument checks shared by every backend, so each fails the same way with a one-line message.</summary>
 internal static class CollectiveArgs
 {
-    public static void RequireDense(string op, string what, torch.Tensor t)
+    public static void RequireDense(string op, string what, torch.Tensor t, torch.Device device)
     {
         if (t.IsInvalid) throw new ArgumentException($"{op}: {what} is a disposed tensor");
-        if (t.device_type != DeviceType.CPU)
-            throw new ArgumentException($"{op}: {what} is on {t.device}, but this backend needs CPU tensors");
+        if (!ComputeDevice.IsOn(t, device))
+            throw new ArgumentException($"{op}: {what} is on {t.device}, but this group's collectives take tensors on {device}");
         if (!t.is_contiguous()) throw new ArgumentException($"{op}: {what} must be contiguous (call .contiguous() first)");
     }
 

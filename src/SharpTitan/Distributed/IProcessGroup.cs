@@ -34,6 +34,8 @@ public interface IProcessGroup : IDisposable
     string Backend { get; }
     int Rank { get; }
     int Size { get; }
+    /// <summary>Where this group's collectives take their tensors (MPI: the host; NCCL: the rank's GPU).</summary>
+    torch.Device Device { get; }
 
     /// <summary>Combines <paramref name="tensor"/> across ranks in place.</summary>
     void AllReduce(torch.Tensor tensor, ReduceOp op = ReduceOp.Sum);

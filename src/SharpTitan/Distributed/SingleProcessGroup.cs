@@ -1,3 +1,4 @@
+using SharpTitan.Native;
 using TorchSharp;
 
 namespace SharpTitan.Distributed;
@@ -6,23 +7,25 @@ namespace SharpTitan.Distributed;
 /// The group of a run without mpirun: one rank, no MPI loaded. Collectives are identities (gathers copy), with
 /// the same argument checks as the MPI backend so code that works here fails the same way there.
 /// </summary>
-public sealed class SingleProcessGroup(string name = "world") : IProcessGroup
+/// <param name="device">The job's device (default: the host).</param>
+public sealed class SingleProcessGroup(string name = "world", torch.Device? device = null) : IProcessGroup
 {
     public string Name { get; } = name;
     public string Backend => "single";
     public int Rank => 0;
     public int Size => 1;
+    public torch.Device Device { get; } = device ?? ComputeDevice.Cpu;
 
     public void AllReduce(torch.Tensor tensor, ReduceOp op = ReduceOp.Sum)
     {
-        CollectiveArgs.RequireDense("all_reduce", "tensor", tensor);
+        CollectiveArgs.RequireDense("all_reduce", "tensor", tensor, Device);
         CollectiveArgs.RequireReducible("all_reduce", tensor, op);
     }
 
     public void AllGather(torch.Tensor output, torch.Tensor input)
     {
-        CollectiveArgs.RequireDense("all_gather", "output", output);
-        CollectiveArgs.RequireDense("all_gather", "input", input);
+        CollectiveArgs.RequireDense("all_gather", "output", output, Device);
+        CollectiveArgs.RequireDense("all_gather", "input", input, Device);
         CollectiveArgs.RequireSameDtype("all_gather", output, input);
         CollectiveArgs.RequireNumel("all_gather", "output", output, input.numel(), "1 rank");
         CopyFlat(output, input);
@@ -30,8 +33,8 @@ public sealed class SingleProcessGroup(string name = "world") : IProcessGroup
 
     public void ReduceScatter(torch.Tensor output, torch.Tensor input, ReduceOp op = ReduceOp.Sum)
     {
-        CollectiveArgs.RequireDense("reduce_scatter", "output", output);
-        CollectiveArgs.RequireDense("reduce_scatter", "input", input);
+        CollectiveArgs.RequireDense("reduce_scatter", "output", output, Device);
+        CollectiveArgs.RequireDense("reduce_scatter", "input", input, Device);
         CollectiveArgs.RequireSameDtype("reduce_scatter", output, input);
         CollectiveArgs.RequireNumel("reduce_scatter", "input", input, output.numel(), "1 rank");
         CollectiveArgs.RequireReducible("reduce_scatter", input, op);
@@ -40,7 +43,7 @@ public sealed class SingleProcessGroup(string name = "world") : IProcessGroup
 
     public void Broadcast(torch.Tensor tensor, int root)
     {
-        CollectiveArgs.RequireDense("broadcast", "tensor", tensor);
+        CollectiveArgs.RequireDense("broadcast", "tensor", tensor, Device);
         CollectiveArgs.RequirePeer("broadcast", "root", root, 1);
     }
 

@@ -1,5 +1,4 @@
 using SharpTitan.Models.Llama3;
-using SharpTitan.Parallel;
 using static TorchSharp.torch;
 
 namespace SharpTitan.Float8;
@@ -14,7 +13,7 @@ public sealed class Float8Converter : IFloat8AllGather, IDisposable
 {
     private readonly List<LinearLayer> _converted = [];
     private readonly Dictionary<string, Float8LinearKernel> _byWeight = [];
-    private readonly TensorParallel? _tp;
+    private readonly IWeightSplit? _tp;
 
     public Float8Options Options { get; }
     /// <summary>The installed kernels by layer name.</summary>
@@ -22,7 +21,8 @@ public sealed class Float8Converter : IFloat8AllGather, IDisposable
     /// <summary>How the matmuls run (emulation for rowwise even without float8.emulate: see <see cref="Describe"/>).</summary>
     public Float8MatmulMode Mode { get; }
 
-    public Float8Converter(Transformer model, Float8Options options, TensorParallel? tp, Action<string> log)
+    /// <param name="tp">How tensor parallel split the weights (null without TP).</param>
+    public Float8Converter(Transformer model, Float8Options options, IWeightSplit? tp, Action<string> log)
     {
         Options = options;
         _tp = tp;

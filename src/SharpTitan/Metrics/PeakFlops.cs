@@ -19,9 +19,12 @@ public static class PeakFlops
         ["A100"] = 312, ["H100 SXM"] = 989, ["H100 PCIe"] = 756, ["H100 NVL"] = 835, ["H200"] = 989, ["B200"] = 2250,
     };
 
-    public static Peak Resolve(double configured, ScalarType dtype, int threads, string? cacheDir = null)
+    /// <param name="device">The job's device (default: the host). Only CPU peaks are measured; a GPU's needs its datasheet.</param>
+    public static Peak Resolve(double configured, ScalarType dtype, int threads, string? cacheDir = null, Device? device = null)
     {
         if (configured > 0) return new Peak(configured, "metrics.peak_tflops");
+        if (device != null && !Native.ComputeDevice.IsCpu(device))
+            throw new NotSupportedException($"the MFU peak of {device}: set metrics.peak_tflops (datasheet lookup is not built yet)");
         string path = CachePath(dtype, threads, cacheDir);
         double cached = ReadCache(path);
         if (cached > 0) return new Peak(cached, $"measured {Name(dtype)} matmul on {threads} thread(s), cached in {path}");

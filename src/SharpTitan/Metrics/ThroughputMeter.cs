@@ -7,7 +7,8 @@ namespace SharpTitan.Metrics;
 /// tokens/s per device = tokens since last log / (seconds x non-data-parallel degree);
 /// TFLOP/s = FLOPs per token x tokens/s; MFU = that / peak.
 /// </summary>
-public sealed class ThroughputMeter(double flopsPerToken, double peakTflops, int nonDataParallelSize)
+/// <param name="memory">The device memory the line reports (default: the host's).</param>
+public sealed class ThroughputMeter(double flopsPerToken, double peakTflops, int nonDataParallelSize, DeviceMemory? memory = null)
 {
     private readonly Stopwatch _sinceLog = Stopwatch.StartNew();
     private readonly Stopwatch _sinceStart = Stopwatch.StartNew();
@@ -24,9 +25,10 @@ public sealed class ThroughputMeter(double flopsPerToken, double peakTflops, int
         double tflops = flopsPerToken * tps / 1e12;
         double? mfu = reportMfu && peakTflops > 0 ? 100 * tflops / peakTflops : null;
         double dataWait = 100 * _dataWaitSeconds / seconds;
-        long rss = ProcessMemory.RssBytes();
-        var m = new StepMetrics(step, loss, gradNorm, lr, rss / (double)(1L << 30),
-            100.0 * rss / ProcessMemory.MachineBytes(), tps, tflops, mfu, dataWait, _sinceStart.Elapsed.TotalSeconds, totalSteps);
+        var device = memory ?? DeviceMemory.For(Native.ComputeDevice.Cpu);
+        long used = device.UsedBytes();
+        var m = new StepMetrics(step, loss, gradNorm, lr, used / (double)(1L << 30),
+            100.0 * used / device.CapacityBytes(), tps, tflops, mfu, dataWait, _sinceStart.Elapsed.TotalSeconds, totalSteps);
         _tokens = 0;
         _dataWaitSeconds = 0;
         _sinceLog.Restart();

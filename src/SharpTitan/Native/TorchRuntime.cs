@@ -15,7 +15,7 @@ public static class TorchRuntime
             if (_loaded) return;
             try
             {
-                torch.InitializeDeviceType(DeviceType.CPU);
+                torch.InitializeDeviceType(ComputeDevice.LoadedType);
             }
             catch (Exception e)
             {

@@ -1,6 +1,6 @@
 using SharpTitan.Config;
 using SharpTitan.Data;
-using SharpTitan.Models.Llama3;
+using SharpTitan.Parallel;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -33,13 +33,10 @@ public sealed class Validator
     private DataLoader Loader() =>
         DataPipeline.CreateLoader(_spec, _tokenizer, _config.SeqLen, _config.LocalBatchSize, prefetch: 0);
 
-    /// <summary>
-    /// Mean loss over validation.steps batches (-1: one pass over the set, at least one batch). <paramref name="forward"/>
-    /// replaces model.forward when a parallel wrapper must run the model (FSDP gathers parameters).
-    /// </summary>
-    public (double Loss, int Batches) Evaluate(Transformer model, Func<Tensor, Tensor>? forward = null)
+    /// <summary>Mean loss over validation.steps batches (-1: one pass over the set, at least one batch). Collective.</summary>
+    public (double Loss, int Batches) Evaluate(IModelParts parts)
     {
-        forward ??= model.forward;
+        var model = parts.Model;
         bool wasTraining = model.training;
         model.eval();
         try
@@ -53,9 +50,9 @@ public sealed class Validator
                 var batch = loader.Next();
                 if (_config.Steps == -1 && batches > 0 && loader.State.Epoch > 0) break; // the set is exhausted
                 using var scope = NewDisposeScope();
-                var inputs = tensor(batch.Inputs, [batch.Rows, batch.SeqLen]);
-                var labels = tensor(batch.Labels, [batch.Rows * batch.SeqLen]);
-                var logits = forward(inputs);
+                var inputs = tensor(batch.Inputs, [batch.Rows, batch.SeqLen], device: parts.Device);
+                var labels = tensor(batch.Labels, [batch.Rows * batch.SeqLen], device: parts.Device);
+                var logits = parts.EvaluationLogits(inputs);
                 sum += F.cross_entropy(logits.flatten(0, 1).to(ScalarType.Float32), labels).item<float>();
                 batches++;
             }
@@ -68,9 +65,9 @@ public sealed class Validator
     }
 
     /// <summary>Evaluates and prints the loss (the trainer's recorder logs it to TensorBoard and the metrics file).</summary>
-    public double Run(Transformer model, int step, Func<Tensor, Tensor>? forward = null)
+    public double Run(IModelParts parts, int step)
     {
-        var (loss, batches) = Evaluate(model, forward);
+        var (loss, batches) = Evaluate(parts);
         _log.WriteLine($"validation: step {step,5}  loss: {loss,8:F4}  ({batches} batch(es) of {_config.LocalBatchSize} x {_config.SeqLen} from {_config.DatasetPath ?? _config.Dataset})");
         return loss;
     }

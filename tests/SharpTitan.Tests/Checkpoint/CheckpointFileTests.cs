@@ -99,7 +99,7 @@ public class CheckpointFileTests
         using var model = new Transformer(ModelFlavors.Llama3["tiny"] with { VocabSize = 259, MaxSeqLen = 32 });
         using var scope = NewDisposeScope();
         foreach (var p in model.parameters()) using (no_grad()) p.fill_(7f);
-        var pieces = TrainingState.Pieces(model, null, null, withOptimizer: false);
+        var pieces = TrainingState.Pieces(model);
         var shapes = model.named_parameters().ToDictionary(p => TrainingState.Model + p.name, p => p.parameter.shape);
         var e = Assert.ThrowsAny<Exception>(() => CheckpointReader.Load(step, shapes, [TrainingState.Model], pieces, new SharpTitan.Distributed.SingleProcessGroup()));
         foreach (var p in model.parameters()) Assert.True(p.eq(7f).all().item<bool>(), "a parameter was changed by a failed load");

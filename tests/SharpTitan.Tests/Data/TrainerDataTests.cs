@@ -66,11 +66,11 @@ public class TrainerDataTests
         using var trainer = new Trainer(config, new StringWriter());
         var tokenizer = SharpTitan.Data.TokenizerLoader.Load(SharedData.TestTiktoken);
         var validator = new Validator(config.Validation, 32, new SharpTitan.Data.TextOptions(), tokenizer, new StringWriter());
-        var first = validator.Evaluate(trainer.Model);
-        var second = validator.Evaluate(trainer.Model);
+        var first = validator.Evaluate(trainer.Parts);
+        var second = validator.Evaluate(trainer.Parts);
         Assert.Equal(first, second);
         Assert.Equal(2, first.Batches);
         trainer.TrainStep(1);
-        Assert.NotEqual(first.Loss, validator.Evaluate(trainer.Model).Loss);
+        Assert.NotEqual(first.Loss, validator.Evaluate(trainer.Parts).Loss);
     }
 }

@@ -1,3 +1,4 @@
+using SharpTitan.Optim;
 using SharpTitan.Training;
 
 namespace SharpTitan.Tests.Training;

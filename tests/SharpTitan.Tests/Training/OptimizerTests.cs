@@ -1,3 +1,4 @@
+using SharpTitan.Optim;
 using SharpTitan.Tests.Support;
 using SharpTitan.Training;
 using static TorchSharp.torch;

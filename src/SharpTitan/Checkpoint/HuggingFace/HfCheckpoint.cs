@@ -1,3 +1,4 @@
+using SharpTitan.Native;
 using SharpTitan.Metrics;
 using System.Text.Json;
 using System.Text.Json.Nodes;

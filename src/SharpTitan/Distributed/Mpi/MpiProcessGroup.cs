@@ -24,6 +24,8 @@ public sealed unsafe class MpiProcessGroup : IProcessGroup
     public string Backend => "mpi";
     public int Rank { get; }
     public int Size { get; }
+    /// <summary>MPI moves host memory.</summary>
+    public torch.Device Device => ComputeDevice.Cpu;
 
     internal MpiProcessGroup(MpiRuntime runtime, nint comm, bool ownsComm, string name)
     {
@@ -82,7 +84,7 @@ public sealed unsafe class MpiProcessGroup : IProcessGroup
 
     public void Broadcast(torch.Tensor tensor, int root)
     {
-        CollectiveArgs.RequireDense("broadcast", "tensor", tensor);
+        CollectiveArgs.RequireDense("broadcast", "tensor", tensor, Device);
         CollectiveArgs.RequirePeer("broadcast", "root", root, Size);
         using var _ = Observe("broadcast");
         var (type, unit) = MpiDtypes.RawType(Handles, tensor);
@@ -135,23 +137,23 @@ public sealed unsafe class MpiProcessGroup : IProcessGroup
 
     private void CheckAllReduce(torch.Tensor tensor, ReduceOp op)
     {
-        CollectiveArgs.RequireDense("all_reduce", "tensor", tensor);
+        CollectiveArgs.RequireDense("all_reduce", "tensor", tensor, Device);
         CollectiveArgs.RequireReducible("all_reduce", tensor, op);
         MpiDtypes.RequireReducible("all_reduce", tensor.dtype);
     }
 
     private void CheckAllGather(torch.Tensor output, torch.Tensor input)
     {
-        CollectiveArgs.RequireDense("all_gather", "output", output);
-        CollectiveArgs.RequireDense("all_gather", "input", input);
+        CollectiveArgs.RequireDense("all_gather", "output", output, Device);
+        CollectiveArgs.RequireDense("all_gather", "input", input, Device);
         CollectiveArgs.RequireSameDtype("all_gather", output, input);
         CollectiveArgs.RequireNumel("all_gather", "output", output, Size * input.numel(), $"{Size} ranks x {input.numel()}");
     }
 
     private void CheckReduceScatter(torch.Tensor output, torch.Tensor input, ReduceOp op)
     {
-        CollectiveArgs.RequireDense("reduce_scatter", "output", output);
-        CollectiveArgs.RequireDense("reduce_scatter", "input", input);
+        CollectiveArgs.RequireDense("reduce_scatter", "output", output, Device);
+        CollectiveArgs.RequireDense("reduce_scatter", "input", input, Device);
         CollectiveArgs.RequireSameDtype("reduce_scatter", output, input);
         CollectiveArgs.RequireNumel("reduce_scatter", "input", input, Size * output.numel(), $"{Size} ranks x {output.numel()}");
         CollectiveArgs.RequireReducible("reduce_scatter", input, op);
@@ -160,7 +162,7 @@ public sealed unsafe class MpiProcessGroup : IProcessGroup
 
     private void CheckPointToPoint(string op, torch.Tensor tensor, string peerName, int peer, int tag)
     {
-        CollectiveArgs.RequireDense(op, "tensor", tensor);
+        CollectiveArgs.RequireDense(op, "tensor", tensor, Device);
         CollectiveArgs.RequirePeer(op, peerName, peer, Size);
         if (tag < 0) throw new ArgumentOutOfRangeException(nameof(tag), $"{op}: tag must be >= 0, got {tag}");
     }

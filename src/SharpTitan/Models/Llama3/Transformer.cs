@@ -17,7 +17,7 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
     public LinearLayer? output;
 
     // Rotary tables are derived state, not parameters: kept out of state dicts, rebuilt on construction.
-    private readonly Tensor _ropeCos, _ropeSin;
+    private Tensor _ropeCos, _ropeSin;
 
     public Transformer(ModelArgs args) : base(nameof(Transformer))
     {
@@ -36,11 +36,22 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         // call (not forward) runs module hooks: parallel transforms hook into the modules there.
+        FollowDevice(tokens);
         var h = tok_embeddings.call(tokens);
         foreach (var layer in layers) h = layer.call(h, _ropeCos, _ropeSin);
         h = norm.call(h);
         var logits = output != null ? output.call(h) : nn.functional.linear(h, tok_embeddings.weight!);
         return logits.MoveToOuterDisposeScope();
+    }
+
+    // The tables are built on the host and follow the tokens to wherever the model was placed.
+    private void FollowDevice(Tensor tokens)
+    {
+        if (_ropeCos.device_type == tokens.device_type && _ropeCos.device_index == tokens.device_index) return;
+        var (cos, sin) = (_ropeCos.to(tokens.device).DetachFromDisposeScope(), _ropeSin.to(tokens.device).DetachFromDisposeScope());
+        _ropeCos.Dispose();
+        _ropeSin.Dispose();
+        (_ropeCos, _ropeSin) = (cos, sin);
     }
 
     /// <summary>torchtitan's init: embedding N(0,1); blocks depth-scaled; output trunc-normal with std dim^-0.5.</summary>

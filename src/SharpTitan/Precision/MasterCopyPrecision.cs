@@ -3,7 +3,7 @@ using TorchSharp;
 using Parameter = TorchSharp.Modules.Parameter;
 using static TorchSharp.torch;
 
-namespace SharpTitan.Parallel;
+namespace SharpTitan.Precision;
 
 /// <summary>
 /// Mixed precision by a low-precision copy: the model's parameters are converted to the compute dtype once, the

@@ -68,12 +68,12 @@ internal sealed class FsdpUnit : IDisposable
         using (var scope = NewDisposeScope())
         using (no_grad())
         {
-            var shardValues = zeros(ShardNumel, ScalarType.Float32);
+            var shardValues = zeros(ShardNumel, ScalarType.Float32, device: shard.Device);
             long start = shard.Rank * ShardNumel, count = Math.Clamp(Numel - start, 0, ShardNumel);
             if (count > 0) shardValues.narrow(0, 0, count).copy_(fullValues.narrow(0, start, count));
             Shard = shardValues.requires_grad_(true).DetachFromDisposeScope();
         }
-        _empty = empty(0, _computeDtype).DetachFromDisposeScope();
+        _empty = empty(0, _computeDtype, device: shard.Device).DetachFromDisposeScope();
         if (float8 != null && _entries.Any(e => float8.GathersInFloat8(e.Name)))
             _float8 = new FsdpFloat8Gather(Layout.ToList(), shard, ShardNumel, computeDtype, float8);
         Free();
@@ -85,7 +85,7 @@ internal sealed class FsdpUnit : IDisposable
         if (IsGathered || _gathered is not null) return;
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        _gathered = empty(PaddedNumel, _computeDtype).DetachFromDisposeScope();
+        _gathered = empty(PaddedNumel, _computeDtype, device: _shard.Device).DetachFromDisposeScope();
         if (_float8 != null)
         {
             _float8.Start(Shard, _async);
@@ -138,7 +138,7 @@ internal sealed class FsdpUnit : IDisposable
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         // Each range is written once: the gradient where there is one, zeros for a missing one and the padding.
-        var flat = empty(PaddedNumel, ScalarType.Float32);
+        var flat = empty(PaddedNumel, ScalarType.Float32, device: _shard.Device);
         for (int i = 0; i < _entries.Length; i++)
         {
             var range = flat.narrow(0, _entries[i].Offset, _entries[i].Numel);
@@ -148,7 +148,7 @@ internal sealed class FsdpUnit : IDisposable
         if (PaddedNumel > Numel) flat.narrow(0, Numel, PaddedNumel - Numel).zero_();
         // Every entry, gradient or not: the hook may run collectives that all ranks must issue alike.
         if (_beforeReduce != null) foreach (var e in _entries) _beforeReduce(e.Name, flat.narrow(0, e.Offset, e.Numel));
-        var output = empty(ShardNumel, ScalarType.Float32);
+        var output = empty(ShardNumel, ScalarType.Float32, device: _shard.Device);
         IWork? work = null;
         if (_async) work = _shard.ReduceScatterAsync(output, flat, ReduceOp.Avg);
         else _shard.ReduceScatter(output, flat, ReduceOp.Avg);
@@ -193,13 +193,13 @@ internal sealed class FsdpUnit : IDisposable
         }
     }
 
-    /// <summary>The full fp32 parameters by name (a collective over the shard group).</summary>
+    /// <summary>The full fp32 parameters by name, owned by the caller's dispose scope (a collective over the shard group).</summary>
     public IEnumerable<(string Name, Tensor Value)> FullParameters()
     {
         using var scope = NewDisposeScope();
-        var full = empty(PaddedNumel, ScalarType.Float32);
+        var full = empty(PaddedNumel, ScalarType.Float32, device: _shard.Device);
         using (no_grad()) _shard.AllGather(full, Shard.detach());
-        var result = _entries.Select(e => (e.Name, full.narrow(0, e.Offset, e.Numel).view(e.Shape).clone().DetachFromDisposeScope())).ToList();
+        var result = _entries.Select(e => (e.Name, full.narrow(0, e.Offset, e.Numel).view(e.Shape).clone().MoveToOuterDisposeScope())).ToList();
         return result;
     }
 

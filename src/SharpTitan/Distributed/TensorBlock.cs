@@ -1,4 +1,4 @@
-namespace SharpTitan.Checkpoint;
+namespace SharpTitan.Distributed;
 
 /// <summary>
 /// A rectangular block of a global tensor: indices [Offset[d], Offset[d] + Shape[d]) along each dimension d (a

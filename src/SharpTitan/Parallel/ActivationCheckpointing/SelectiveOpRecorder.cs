@@ -92,7 +92,7 @@ internal sealed class SelectiveOpRecorder : IDisposable
         _gradMode = null;
         var u = _record!.Inputs[name];
         var value = _record.Values.TryGetValue(name, out var kept) ? kept
-            : zeros([.. u.shape[..^1], linear.OutFeatures], u.dtype);
+            : zeros([.. u.shape[..^1], linear.OutFeatures], u.dtype, device: u.device);
         return ReplayLinearFunction.apply(u, linear.weight, value);
     }
 

@@ -1,8 +1,8 @@
 using static TorchSharp.torch;
 
-namespace SharpTitan.Checkpoint;
+namespace SharpTitan.Native;
 
-/// <summary>Dtype names as checkpoints and safetensors files spell them.</summary>
+/// <summary>The one map between dtype names (as configs, checkpoints and safetensors files spell them) and libtorch dtypes.</summary>
 public static class Dtypes
 {
     public static string Name(ScalarType t) => t switch

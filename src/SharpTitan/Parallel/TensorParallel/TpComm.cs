@@ -39,10 +39,10 @@ public static class TpComm
             {
                 var padShape = x.shape.ToArray();
                 padShape[dim] = pad;
-                input = cat([input, zeros(padShape, x.dtype)], dim);
+                input = cat([input, zeros(padShape, x.dtype, device: x.device)], dim);
             }
         }
-        var buffer = empty([group.Size, .. input.shape], x.dtype);
+        var buffer = empty([group.Size, .. input.shape], x.dtype, device: x.device);
         Time(() => group.AllGather(buffer, input));
         // [tp, ..., n, ...] -> [..., tp, n, ...] -> [..., tp * n, ...]
         var result = buffer.movedim([0L], [dim]).flatten(dim, dim + 1);
@@ -62,7 +62,7 @@ public static class TpComm
         shape.Insert((int)dim, group.Size);
         // [..., tp * n, ...] -> [tp, ..., n, ...]: rank r's block first in r-major order.
         var input = x.reshape([.. shape]).movedim([dim], [0L]).contiguous();
-        var output = empty(input.shape.Skip(1).ToArray(), x.dtype);
+        var output = empty(input.shape.Skip(1).ToArray(), x.dtype, device: x.device);
         Time(() => group.ReduceScatter(output, input));
         return output.MoveToOuterDisposeScope();
     }
@@ -94,65 +94,3 @@ public static class TpComm
     }
 }
 
-/// <summary>The collective pairs tensor parallel uses; each names its forward and implies its backward.</summary>
-public enum TpOp
-{
-    /// <summary>All-gather along dim; backward reduce-scatters (consumers compute partial gradients).</summary>
-    AllGather,
-    /// <summary>Reduce-scatter along dim; backward all-gathers.</summary>
-    ReduceScatter,
-    /// <summary>All-reduce (sum of partial results); backward is the identity (the gradient is replicated).</summary>
-    AllReduce,
-    /// <summary>Identity; backward all-reduces (a replicated input feeding column-wise layers).</summary>
-    Copy,
-    /// <summary>All-gather along dim whose output every rank uses identically; backward keeps this rank's block.</summary>
-    AllGatherReplicated,
-}
-
-internal sealed record TpCall(TpOp Op, IProcessGroup Group, long Dim, long FullSize);
-
-/// <summary>One differentiable tensor-parallel collective (see <see cref="TpOp"/>).</summary>
-public sealed class TpCollective : autograd.SingleTensorFunction<TpCollective>
-{
-    public override string Name => "TpCollective";
-
-    /// <param name="fullSize">AllGatherReplicated over uneven blocks: the gathered size along dim.</param>
-    public static Tensor Apply(Tensor x, TpOp op, IProcessGroup group, long dim = 1, long fullSize = -1) =>
-        group.Size == 1 ? x : apply(x, new TpCall(op, group, dim, fullSize));
-
-    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
-    {
-        var x = (Tensor)vars[0];
-        var call = (TpCall)vars[1];
-        ctx.save_data("call", call);
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        var result = call.Op switch
-        {
-            TpOp.AllGather => TpComm.AllGather(x, call.Group, call.Dim),
-            TpOp.AllGatherReplicated => TpComm.AllGather(x, call.Group, call.Dim, call.FullSize),
-            TpOp.ReduceScatter => TpComm.ReduceScatter(x, call.Group, call.Dim),
-            TpOp.AllReduce => TpComm.AllReduce(x, call.Group),
-            TpOp.Copy => x.clone(), // a fresh tensor: a custom function must not hand back its input
-            _ => throw new ArgumentOutOfRangeException(nameof(vars)),
-        };
-        return result.MoveToOuterDisposeScope();
-    }
-
-    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad)
-    {
-        var call = (TpCall)ctx.get_data("call");
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        var result = call.Op switch
-        {
-            TpOp.AllGather => TpComm.ReduceScatter(grad, call.Group, call.Dim),
-            TpOp.ReduceScatter => TpComm.AllGather(grad, call.Group, call.Dim),
-            TpOp.AllReduce => grad.clone(),
-            TpOp.Copy => TpComm.AllReduce(grad, call.Group),
-            TpOp.AllGatherReplicated => TpComm.Chunk(grad, call.Group, call.Dim),
-            _ => throw new InvalidOperationException(),
-        };
-        return [result.MoveToOuterDisposeScope(), null!];
-    }
-}

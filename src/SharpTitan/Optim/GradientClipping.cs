@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace SharpTitan.Training;
+namespace SharpTitan.Optim;
 
 /// <summary>Global-norm gradient clipping. The caller reduces the local sum of squares across ranks.</summary>
 public static class GradientClipping

@@ -14,14 +14,14 @@ internal sealed class PendingCollective(IWork work, Tensor input, Tensor output)
 
     public static PendingCollective AllGather(IProcessGroup group, Tensor input)
     {
-        var output = empty([group.Size, .. input.shape], input.dtype).DetachFromDisposeScope();
+        var output = empty([group.Size, .. input.shape], input.dtype, device: input.device).DetachFromDisposeScope();
         return new PendingCollective(group.AllGatherAsync(output, input), input, output);
     }
 
     /// <param name="input">[tp, ...]: rank r's block first in rank order.</param>
     public static PendingCollective ReduceScatter(IProcessGroup group, Tensor input)
     {
-        var output = empty(input.shape.Skip(1).ToArray(), input.dtype).DetachFromDisposeScope();
+        var output = empty(input.shape.Skip(1).ToArray(), input.dtype, device: input.device).DetachFromDisposeScope();
         return new PendingCollective(group.ReduceScatterAsync(output, input), input, output);
     }
 
@@ -66,7 +66,7 @@ internal sealed class SequencePieces : IDisposable
     {
         Group = group;
         _pieces = pieces;
-        OtherRanks = tensor(Enumerable.Range(0, group.Size).Where(r => r != group.Rank).Select(r => (long)r).ToArray()).DetachFromDisposeScope();
+        OtherRanks = tensor(Enumerable.Range(0, group.Size).Where(r => r != group.Rank).Select(r => (long)r).ToArray(), device: group.Device).DetachFromDisposeScope();
     }
 
     /// <summary>[start, count) of each piece of a local shard of <paramref name="local"/> tokens (none empty).</summary>
@@ -79,7 +79,7 @@ internal sealed class SequencePieces : IDisposable
     /// <summary>[tp, ...] with the other ranks' rows from <paramref name="others"/> ([tp - 1, ...]) and zeros in this rank's row.</summary>
     public Tensor WithOwnRowZero(Tensor others)
     {
-        var full = zeros([Group.Size, .. others.shape.Skip(1)], others.dtype);
+        var full = zeros([Group.Size, .. others.shape.Skip(1)], others.dtype, device: others.device);
         return full.index_copy_(0, OtherRanks, others);
     }
 
@@ -126,7 +126,7 @@ internal sealed class ChunkedGather
                 var piece = local.detach().narrow(1, Pieces[c].Start, Pieces[c].Count).contiguous().DetachFromDisposeScope();
                 _receiving[c] = PendingCollective.AllGather(where.Group, piece);
             }
-        Placeholder = zeros(1, local.dtype).expand(_batch, local.shape[1] * where.Group.Size, _dim);
+        Placeholder = zeros(1, local.dtype, device: local.device).expand(_batch, local.shape[1] * where.Group.Size, _dim);
         _token = GatherStartFunction.apply(local, this).DetachFromDisposeScope();
     }
 
@@ -188,7 +188,7 @@ internal sealed class GatherStartFunction : autograd.SingleTensorFunction<Gather
     public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
     {
         ctx.save_data("gather", vars[1]);
-        return zeros(1);
+        return zeros(1, device: ((Tensor)vars[0]).device);
     }
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor tokenGrad) =>
@@ -211,7 +211,7 @@ internal sealed class GatheredPieceFunction : autograd.SingleTensorFunction<Gath
     public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad)
     {
         ((ChunkedGather)ctx.get_data("gather")).StartGradient((int)ctx.get_data("piece"), grad);
-        return [zeros(1), null!, null!];
+        return [zeros(1, device: grad.device), null!, null!];
     }
 }
 
@@ -234,13 +234,13 @@ internal sealed class ChunkedScatter
     /// <summary>What the row-wise layer returns to the module: the partial output's shape, no values.</summary>
     public Tensor Placeholder { get; }
 
-    public ChunkedScatter(SequencePieces where, (long Start, long Count)[] pieces, long[] outputShape, ScalarType dtype)
+    public ChunkedScatter(SequencePieces where, (long Start, long Count)[] pieces, long[] outputShape, ScalarType dtype, Device device)
     {
         _where = where;
         Pieces = pieces;
         _reducing = new PendingCollective?[pieces.Length];
         _gradients = new PendingCollective?[pieces.Length];
-        Placeholder = zeros(1, dtype).expand(outputShape);
+        Placeholder = zeros(1, dtype, device: device).expand(outputShape);
     }
 
     /// <summary>Piece c's partial sums for the other ranks' rows, [B, tp - 1, n, D]: starts their reduce-scatter.</summary>
@@ -316,7 +316,7 @@ internal sealed class ScatterPieceFunction : autograd.SingleTensorFunction<Scatt
         ctx.save_data("scatter", vars[1]);
         ctx.save_data("piece", vars[2]);
         ((ChunkedScatter)vars[1]).StartReduce((int)vars[2], (Tensor)vars[0]);
-        return zeros(1);
+        return zeros(1, device: ((Tensor)vars[0]).device);
     }
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor tokenGrad)
@@ -344,7 +344,7 @@ internal sealed class ScatterFinishFunction : autograd.SingleTensorFunction<Scat
     {
         var scatter = (ChunkedScatter)ctx.get_data("scatter");
         scatter.StartGradients(grad);
-        var grads = Enumerable.Range(0, scatter.Pieces.Length).Select(_ => zeros(1)).ToList();
+        var grads = Enumerable.Range(0, scatter.Pieces.Length).Select(_ => zeros(1, device: grad.device)).ToList();
         grads.Add(null!);
         return grads;
     }

@@ -7,7 +7,7 @@ namespace SharpTitan.Parallel;
 /// <list type="bullet">
 /// <item>"always": every block frees its gathered parameters right after its forward. Its backward gathers
 /// them again and recomputes the block's forward (the block runs as one custom autograd function, see
-/// <see cref="FsdpBlockFunction"/>), so parameters stay at 1/N between uses and the block's activations are
+/// <see cref="BlockFunction"/>), so parameters stay at 1/N between uses and the block's activations are
 /// not kept either (only its input): less memory, one more forward and one more all-gather per block.</item>
 /// <item>"never": every block keeps its gathered parameters and its autograd graph from forward until its
 /// backward ends (plain autograd, no recompute): full parameters of all blocks live during the step.</item>

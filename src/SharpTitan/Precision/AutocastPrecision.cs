@@ -2,7 +2,7 @@ using SharpTitan.Models.Llama3;
 using SharpTitan.Native;
 using static TorchSharp.torch;
 
-namespace SharpTitan.Parallel;
+namespace SharpTitan.Precision;
 
 /// <summary>
 /// Mixed precision by libtorch's CPU autocast (torchtitan's choice without FSDP): parameters stay fp32 and are the

@@ -61,7 +61,7 @@ internal sealed class FsdpFloat8Gather : IDisposable
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var amaxes = zeros(_float8Entries.Length, ScalarType.Float32);
+        var amaxes = zeros(_float8Entries.Length, ScalarType.Float32, device: _shard.Device);
         var own = PiecesOf(_float8Entries, _shard.Rank).ToDictionary(p => p.Entry);
         for (int j = 0; j < _float8Entries.Length; j++)
             if (own.TryGetValue(_float8Entries[j], out var p))
@@ -88,7 +88,7 @@ internal sealed class FsdpFloat8Gather : IDisposable
             _sink.ReduceWeightAmaxes(amaxes);
             SetAmaxes(amaxes);
         }
-        var bytesInput = zeros(_shardNumel, Float8Format.E4M3.Dtype);
+        var bytesInput = zeros(_shardNumel, Float8Format.E4M3.Dtype, device: _shard.Device);
         long ownStart = _shard.Rank * _shardNumel;
         foreach (var p in PiecesOf(_float8Entries, _shard.Rank))
         {
@@ -96,7 +96,7 @@ internal sealed class FsdpFloat8Gather : IDisposable
             using var q = Float8Cast.Quantize(ShardPiece(shard, p).to(_dtype), _scales![j], Float8Format.E4M3);
             bytesInput.narrow(0, p.FlatStart - ownStart, p.Count).copy_(q.Data);
         }
-        var highPrecisionInput = zeros(_slot, _dtype);
+        var highPrecisionInput = zeros(_slot, _dtype, device: _shard.Device);
         long packed = 0;
         foreach (var p in _highPrecisionPieces[_shard.Rank])
         {
@@ -105,8 +105,8 @@ internal sealed class FsdpFloat8Gather : IDisposable
         }
         _bytesInput = bytesInput.DetachFromDisposeScope();
         _highPrecisionInput = highPrecisionInput.DetachFromDisposeScope();
-        _bytes = empty(_shard.Size * _shardNumel, Float8Format.E4M3.Dtype).DetachFromDisposeScope();
-        _highPrecision = empty(_shard.Size * _slot, _dtype).DetachFromDisposeScope();
+        _bytes = empty(_shard.Size * _shardNumel, Float8Format.E4M3.Dtype, device: _shard.Device).DetachFromDisposeScope();
+        _highPrecision = empty(_shard.Size * _slot, _dtype, device: _shard.Device).DetachFromDisposeScope();
         if (async)
         {
             _bytesWork = _shard.AllGatherAsync(_bytes, _bytesInput);

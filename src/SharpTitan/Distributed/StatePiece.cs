@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace SharpTitan.Checkpoint;
+namespace SharpTitan.Distributed;
 
 /// <summary>
 /// A run of elements this rank holds of one global tensor <see cref="Name"/> (full shape <see cref="GlobalShape"/>):

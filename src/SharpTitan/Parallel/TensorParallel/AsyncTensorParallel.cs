@@ -168,7 +168,7 @@ internal sealed class ScatteredOutputKernel(AsyncTensorParallel.Region region, I
             var (start, count) = gather.Pieces[c];
             var rows = others.narrow(2, start, count).reshape(batch, (tp - 1) * count, features);
             var y = AsyncTensorParallel.Linear(inner, rows, weight);
-            scatter ??= new ChunkedScatter(region.Where, gather.Pieces, [batch, local * tp, y.shape[^1]], y.dtype);
+            scatter ??= new ChunkedScatter(region.Where, gather.Pieces, [batch, local * tp, y.shape[^1]], y.dtype, y.device);
             scatter.Add(c, y.reshape(batch, tp - 1, count, y.shape[^1]));
         }
         scatter!.AddOwn(AsyncTensorParallel.Linear(inner, blocks.select(1, rank), weight));

@@ -1,4 +1,4 @@
-namespace SharpTitan.Training;
+namespace SharpTitan.Optim;
 
 /// <summary>
 /// torchtitan's linear warmup, stable, decay schedule: a factor on the base lr for the 0-based step index.

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace SharpTitan.Training;
+namespace SharpTitan.Optim;
 
 /// <summary>
 /// Adam and AdamW (torch's formulas) over a list of tensors: whole parameters, or the local shards that a

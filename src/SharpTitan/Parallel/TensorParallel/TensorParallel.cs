@@ -1,14 +1,12 @@
 using SharpTitan.Config;
 using SharpTitan.Distributed;
 using SharpTitan.Models.Llama3;
-using SharpTitan.Training;
+using SharpTitan.Float8;
+using SharpTitan.Optim;
 using Parameter = TorchSharp.Modules.Parameter;
 using static TorchSharp.torch;
 
 namespace SharpTitan.Parallel;
-
-/// <summary>Settings of the tensor-parallel transform (parallelism.* keys).</summary>
-public sealed record TensorParallelOptions(bool SequenceParallel, bool LossParallel, bool AsyncTp);
 
 /// <summary>
 /// torchtitan's tensor-parallel plan applied to a plain, initialized <see cref="Transformer"/> (identical on every
@@ -21,7 +19,7 @@ public sealed record TensorParallelOptions(bool SequenceParallel, bool LossParal
 /// row-wise outputs are all-reduced. With loss parallel the logits stay sharded over the vocabulary
 /// (<see cref="LossParallel"/>); otherwise they are gathered.
 /// </summary>
-public sealed class TensorParallel : IDisposable
+public sealed class TensorParallel : IWeightSplit, IDisposable
 {
     private const long SeqDim = 1;
     private readonly Transformer _model;
@@ -88,6 +86,17 @@ public sealed class TensorParallel : IDisposable
     /// <summary>A sharded parameter's place in the full tensor (checkpoints): the split dimension, this rank's block along it, the full size; null when replicated.</summary>
     public (int Dim, long Start, long Count, long FullSize)? ShardOf(string name) =>
         _shards.TryGetValue(name, out var s) && TpComm.Block(s.FullSize, Group.Size, Group.Rank) is var (start, count) ? (s.Dim, start, count, s.FullSize) : null;
+
+    /// <summary>A parameter's global shape and, when TP shards it, this rank's block of it (checkpoints).</summary>
+    public (long[] Shape, TensorBlock? Block) Place(string name, long[] localShape)
+    {
+        if (ShardOf(name) is not { } s) return (localShape, null);
+        var shape = localShape.ToArray();
+        shape[s.Dim] = s.FullSize;
+        var offset = new long[shape.Length];
+        offset[s.Dim] = s.Start;
+        return (shape, new TensorBlock(offset, localShape));
+    }
 
     /// <summary>Parameters whose values are the same on every TP rank (the norms): counted once in norms.</summary>
     public bool IsReplicated(string name) => !_shards.ContainsKey(name);

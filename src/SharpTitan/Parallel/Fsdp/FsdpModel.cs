@@ -6,20 +6,6 @@ using static TorchSharp.torch;
 
 namespace SharpTitan.Parallel;
 
-/// <summary>One shard's place: the unit's parameters in its flat buffer, and the flat range [Start, Start + Length) this rank holds.</summary>
-public sealed record FsdpShardLayout(IReadOnlyList<(string Name, long[] Shape, long Offset, long Numel)> Parameters, long Start, long Length);
-
-/// <summary>Settings of the FSDP/HSDP/DDP transform.</summary>
-/// <param name="BeforeReduce">Called with each parameter's name and flat gradient before the reduce-scatter
-/// (tensor parallel sums sequence-parallel norm gradients over its group there).</param>
-/// <param name="Checkpoint">Blocks activation checkpointing recomputes (see <see cref="ActivationCheckpointPlan"/>);
-/// a block recomputes once when it reshards, is checkpointed, or both.</param>
-/// <param name="Float8AllGather">Gathers the weights of float8 linears as float8 (float8.enable_fsdp_float8_all_gather).</param>
-/// <param name="PrecomputeFloat8Scales">Their scales come from <see cref="FsdpModel.PrecomputeFloat8Scales"/>
-/// (float8.precompute_float8_dynamic_scale_for_fsdp) instead of one all-reduce per gather.</param>
-public sealed record FsdpOptions(string ReshardAfterForward, ScalarType ParamDtype, bool Overlap, Action<string, Tensor>? BeforeReduce = null,
-    bool[]? Checkpoint = null, IFloat8AllGather? Float8AllGather = null, bool PrecomputeFloat8Scales = false);
-
 /// <summary>
 /// FSDP applied to a plain <see cref="Transformer"/> (FSDP2's layout): each TransformerBlock is one unit and
 /// tok_embeddings + norm + output form the root unit. Parameters are sharded over the mesh's dp_shard_cp group;
@@ -29,20 +15,16 @@ public sealed record FsdpOptions(string ReshardAfterForward, ScalarType ParamDty
 /// With <see cref="FsdpOptions.Overlap"/>, the next block's all-gather is issued before the current block
 /// computes (forward and backward) and reduce-scatters run on the communication thread until the step's end.
 /// </summary>
-public sealed class FsdpModel : IBlockOwner, IDisposable
+internal sealed class FsdpModel : BlockNodes
 {
-    private readonly Transformer _model;
     private readonly FsdpUnit _root;
     private readonly FsdpUnit[] _blocks;
     private readonly bool[] _reshard, _recompute;
     private readonly BlockCall?[] _calls;
     private readonly FsdpOptions _options;
-    private readonly List<Action> _removeHooks = [];
-    private Tensor? _lastGradInput;
     private readonly IProcessGroup _shardGroup;
     private bool _float8ScalesStale = true;
 
-    public Transformer Model => _model;
     /// <summary>The tensors the optimizer updates: this rank's fp32 shard of each unit.</summary>
     public IReadOnlyList<Tensor> Shards { get; }
     public long TotalParameters { get; }
@@ -55,9 +37,8 @@ public sealed class FsdpModel : IBlockOwner, IDisposable
     public long AllGatherBytes => _blocks.Sum(b => b.AllGatherBytes) + _root.AllGatherBytes;
 
     /// <summary>Shards an initialized fp32 model (identical on every rank) and takes it over.</summary>
-    public FsdpModel(Transformer model, DeviceMesh mesh, FsdpOptions options)
+    public FsdpModel(Transformer model, DeviceMesh mesh, FsdpOptions options) : base(model, Enumerable.Range(0, model.layers.Count))
     {
-        _model = model;
         _options = options;
         var shard = mesh.DpShardCp;
         var replicate = mesh.DpReplicate;
@@ -98,14 +79,6 @@ public sealed class FsdpModel : IBlockOwner, IDisposable
         Shards = units.Select(u => u.Shard).ToList();
         ShardLayouts = units.Select(u => new FsdpShardLayout(u.Layout.ToList(), u.ShardStart, u.ShardNumel)).ToList();
         OwnsShards = replicate.Rank == 0;
-        for (int i = 0; i < n; i++)
-        {
-            int layer = i;
-            var pre = model.layers[i].register_forward_pre_hook((_, x, cos, sin) => PreForward(layer, x, cos, sin));
-            var post = model.layers[i].register_forward_hook((_, _, _, _, output) => PostForward(layer, output));
-            _removeHooks.Add(pre.remove);
-            _removeHooks.Add(post.remove);
-        }
     }
 
     /// <summary>Per-rank sizes, in elements: parameters (the shards), their gradients, and AdamW's two moments.</summary>
@@ -119,7 +92,7 @@ public sealed class FsdpModel : IBlockOwner, IDisposable
         if (_float8ScalesStale && _options.PrecomputeFloat8Scales) PrecomputeFloat8Scales();
         _root.Gather();
         if (_options.Overlap && _blocks.Length > 0) _blocks[0].StartGather();
-        var logits = _model.forward(tokens);
+        var logits = Model.forward(tokens);
         if (!is_grad_enabled()) FreeAll(); // evaluation: no backward follows
         return logits;
     }
@@ -159,14 +132,13 @@ public sealed class FsdpModel : IBlockOwner, IDisposable
 
     private void FreeAll()
     {
-        _lastGradInput?.Dispose();
-        _lastGradInput = null;
+        ReleaseGradInput();
         for (int i = 0; i < _calls.Length; i++) { _calls[i]?.Release(); _calls[i] = null; }
         foreach (var b in _blocks) b.Free();
         _root.Free();
     }
 
-    private (Tensor, Tensor, Tensor)? PreForward(int layer, Tensor x, Tensor cos, Tensor sin)
+    protected override (Tensor, Tensor, Tensor)? PreForward(int layer, Tensor x, Tensor cos, Tensor sin)
     {
         if (_options.Overlap && layer + 1 < _blocks.Length) _blocks[layer + 1].StartGather();
         _blocks[layer].Gather();
@@ -175,15 +147,14 @@ public sealed class FsdpModel : IBlockOwner, IDisposable
         _calls[layer] = call;
         if (call.Recompute)
         {
-            call.State = new RecomputeState();
-            call.GradMode = set_grad_enabled(false);
+            BeginRecomputingForward(call);
             return null;
         }
         call.GraphInput = x.detach().requires_grad_(true).DetachFromDisposeScope();
         return (call.GraphInput, cos, sin);
     }
 
-    private Tensor PostForward(int layer, Tensor output)
+    protected override Tensor PostForward(int layer, Tensor output)
     {
         var call = _calls[layer];
         if (call == null)
@@ -191,30 +162,15 @@ public sealed class FsdpModel : IBlockOwner, IDisposable
             if (_reshard[layer]) _blocks[layer].Free();
             return output;
         }
-        call.GradMode?.Dispose();
-        call.GradMode = null;
-        if (call.Recompute)
-        {
-            if (_reshard[layer]) _blocks[layer].Free(); // a checkpointed block that keeps its parameters recomputes with them
-            call.Output = output;
-            var result = FsdpBlockFunction.apply(call.Input!, call);
-            call.Input = call.Output = null; // the function saved the input; the output belongs to the caller
-            return result;
-        }
-        call.Output = output.DetachFromDisposeScope();
-        var wrapped = FsdpBlockFunction.apply(call.Input!, call);
-        call.Input = null;
-        return wrapped;
+        // A recomputing block that keeps its parameters (activation checkpointing) recomputes with them.
+        if (call.Recompute && _reshard[layer]) _blocks[layer].Free();
+        return EndForward(call, output);
     }
 
     /// <summary>The backward of block <c>call.Layer</c>; returns the gradient of its input.</summary>
-    Tensor IBlockOwner.BlockBackward(BlockCall call, Tensor? savedInput, Tensor gradOutput) => BlockBackward(call, savedInput, gradOutput);
-
-    private Tensor BlockBackward(BlockCall call, Tensor? savedInput, Tensor gradOutput)
+    public override Tensor BlockBackward(BlockCall call, Tensor? savedInput, Tensor gradOutput)
     {
-        // The engine has consumed the previous block's returned gradient by now.
-        _lastGradInput?.Dispose();
-        _lastGradInput = null;
+        ReleaseGradInput(); // the engine has consumed the previous block's returned gradient by now
         var unit = _blocks[call.Layer];
         using var scope = NewDisposeScope();
         Tensor graphInput, output;
@@ -222,29 +178,19 @@ public sealed class FsdpModel : IBlockOwner, IDisposable
         {
             unit.Gather();
             if (_options.Overlap && call.Layer > 0 && _reshard[call.Layer - 1]) _blocks[call.Layer - 1].StartGather();
-            using (call.State!.Enter())
-            using (enable_grad())
-            {
-                graphInput = savedInput!.detach().requires_grad_(true);
-                output = _model.layers[call.Layer].forward(graphInput, call.Cos, call.Sin);
-            }
+            (graphInput, output) = Recompute(call, savedInput!, x => Model.layers[call.Layer].forward(x, call.Cos, call.Sin));
         }
         else
         {
             graphInput = call.GraphInput!;
             output = call.Output!;
         }
-        var parameters = unit.Parameters.ToList();
-        var inputs = new List<Tensor> { graphInput };
-        inputs.AddRange(parameters);
-        var grads = autograd.grad([output], inputs, [gradOutput], retain_graph: false, create_graph: false, allow_unused: true);
+        var grads = Gradients(output, graphInput, unit.Parameters, gradOutput);
         unit.StartReduce(grads.Skip(1).ToList());
         unit.Free();
         call.Release();
         _calls[call.Layer] = null;
-        var gradInput = grads[0].DetachFromDisposeScope();
-        _lastGradInput = gradInput;
-        return gradInput;
+        return KeepGradInput(grads[0]);
     }
 
     /// <summary>Each parameter's gradient slice in this rank's shards (after <see cref="FinishBackward"/>).</summary>
@@ -255,13 +201,36 @@ public sealed class FsdpModel : IBlockOwner, IDisposable
                 foreach (var (name, start, count) in u.ShardSegments()) yield return (name, g.narrow(0, start, count));
     }
 
+    /// <summary>
+    /// The pieces of global tensors in <paramref name="likeShards"/> (the shards, or optimizer moments laid out as
+    /// them), named <paramref name="prefix"/> + parameter name; padding is never a piece. <paramref name="place"/> maps a
+    /// parameter's local shape to its global shape and block (tensor parallel); <paramref name="skip"/> leaves parameters out.
+    /// </summary>
+    public IEnumerable<StatePiece> StatePieces(string prefix, IReadOnlyList<Tensor> likeShards,
+        Func<string, long[], (long[] Shape, TensorBlock? Block)> place, Func<string, bool> skip)
+    {
+        for (int i = 0; i < ShardLayouts.Count; i++)
+        {
+            var layout = ShardLayouts[i];
+            var flat = likeShards[i].detach();
+            long start = layout.Start, end = layout.Start + layout.Length;
+            foreach (var (name, localShape, offset, numel) in layout.Parameters)
+            {
+                long lo = Math.Max(start, offset), hi = Math.Min(end, offset + numel);
+                if (lo >= hi || skip(name)) continue;
+                var (shape, block) = place(name, localShape);
+                yield return new StatePiece(prefix + name, shape, flat, lo - start, lo - offset, hi - lo, block);
+            }
+        }
+    }
+
     /// <summary>Every parameter's full fp32 value by torchtitan name (collective: all ranks must call).</summary>
     public IEnumerable<(string Name, Tensor Value)> FullParameters() =>
         new[] { _root }.Concat(_blocks).SelectMany(u => u.FullParameters()).ToList();
 
-    public void Dispose()
+    public override void Dispose()
     {
-        foreach (var remove in _removeHooks) remove();
+        base.Dispose();
         FreeAll();
         _root.Dispose();
         foreach (var b in _blocks) b.Dispose();

@@ -1,0 +1,84 @@
+using SharpTitan.Config;
+using SharpTitan.Distributed;
+using SharpTitan.Float8;
+using SharpTitan.Models.Llama3;
+using SharpTitan.Native;
+using SharpTitan.Precision;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SharpTitan.Parallel;
+
+/// <summary>
+/// The single place where the parallel transforms are applied to a plain, initialized Llama 3 model, in torchtitan's
+/// order (its models/llama3/infra/parallelize.py): PP split -> TP -> model converters (Float8) -> async TP -> CP ->
+/// activation checkpointing -> mixed precision -> FSDP/HSDP/DDP. A new parallelism is a new step here plus its part
+/// of <see cref="IModelParts"/>; nothing outside Parallel/ names a concrete transform.
+/// </summary>
+public static class Llama3Parallelize
+{
+    /// <summary>Checks the config against the model shape before anything is built (one-line ConfigExceptions).</summary>
+    public static void Validate(ModelArgs args, JobConfig config, ParallelDims dims)
+    {
+        TensorParallel.Validate(args, dims.Tp, TpOptions(config.Parallelism), config.Training.SeqLen,
+            config.Validation.Enable ? config.Validation.SeqLen : null);
+        if (dims.DpEnabled && Dtypes.Parse(config.Training.Dtype, "training.dtype") != ScalarType.Float32)
+            throw new ConfigException($"training.dtype = {config.Training.Dtype} with data parallelism: FSDP keeps float32 shards; set training.mixed_precision_param for the compute dtype");
+    }
+
+    /// <param name="model">Built and initialized identically on every rank (same seed): each transform keeps this rank's part.</param>
+    /// <param name="mesh">The device mesh when any dimension spans several ranks, else null.</param>
+    public static IModelParts Apply(Transformer model, JobConfig config, ParallelDims dims, DeviceMesh? mesh, Device device, Action<string> log)
+    {
+        Validate(model.Args, config, dims);
+        var p = config.Parallelism;
+        var dtype = Dtypes.Parse(config.Training.Dtype, "training.dtype");
+        var param = Dtypes.Parse(config.Training.MixedPrecisionParam, "training.mixed_precision_param");
+        ComputeDevice.Place(model, device);
+
+        // 1. Pipeline parallel would split the model into stages here (parallelism.pipeline_parallel_degree; not built).
+
+        // 2. Tensor parallel (+ sequence and loss parallel): each rank keeps its blocks of the full weights.
+        TensorParallel? tp = dims.TpEnabled ? new TensorParallel(model, mesh!.Tp, TpOptions(p)) : null;
+
+        // 3. Model converters: Float8 sees the local shards and learns how TP split them.
+        Float8Converter? float8 = Float8Options.Requested(config.Model)
+            ? new Float8Converter(model, Float8Options.From(config.Float8), tp, log) : null;
+
+        // 4. Async TP: wraps the installed linear kernels (Float8's included) to run on sequence pieces.
+        AsyncTensorParallel? asyncTp = tp is { Options.AsyncTp: true } ? AsyncTensorParallel.Apply(model, tp) : null;
+
+        // 5. Context parallel would shard the sequence here (parallelism.context_parallel_degree; not built).
+
+        // 6. Activation checkpointing: installed here without data parallelism; FSDP runs its blocks itself (step 8).
+        var ac = ActivationCheckpointPlan.For(config.ActivationCheckpoint, model.Args.NLayers);
+        var checkpointing = ActivationCheckpointing.Apply(model, ac, dataParallel: dims.DpEnabled);
+
+        // 7. Mixed precision of one process (fp32 masters); under FSDP the gathered parameters carry the compute dtype.
+        //    As torchtitan: not with TP alone.
+        var mixed = MixedPrecision.Apply(model, config.Training, dtype, param, dataParallel: dims.DpEnabled || dims.TpEnabled);
+
+        // 8. FSDP / HSDP / DDP over the data-parallel ranks; else full low-precision training converts the model.
+        FsdpModel? fsdp = null;
+        string? fsdpDescription = null;
+        if (dims.DpEnabled)
+        {
+            fsdp = new FsdpModel(model, mesh!, new FsdpOptions(p.FsdpReshardAfterForward, param, p.FsdpOverlap,
+                BeforeReduce: tp != null ? tp.ReducePartialGradient : null, Checkpoint: ac.FullLayers,
+                Float8AllGather: float8 is { Options.FsdpFloat8AllGather: true } ? float8 : null,
+                PrecomputeFloat8Scales: float8?.Options.PrecomputeScales ?? false));
+            fsdpDescription = $"parallelism: {dims}, dp rank {mesh!.DpRank} of {mesh.DpDegree}, fsdp_reshard_after_forward = " +
+                              $"{p.FsdpReshardAfterForward}, overlap {(p.FsdpOverlap ? "on" : "off")}, " +
+                              $"params in {config.Training.MixedPrecisionParam}, reduce in {config.Training.MixedPrecisionReduce}";
+        }
+        else if (dtype != ScalarType.Float32) model.to(dtype);
+        model.train();
+
+        var computeDtype = fsdp != null || mixed != null ? param : dtype;
+        return new Llama3ModelParts(model, device, computeDtype,
+            new AppliedTransforms(mesh, tp, float8, asyncTp, ac, checkpointing, mixed, fsdp, fsdpDescription));
+    }
+
+    private static TensorParallelOptions TpOptions(ParallelismSection p) =>
+        new(p.EnableSequenceParallel, !p.DisableLossParallel, p.EnableAsyncTensorParallel);
+}
