@@ -83,7 +83,7 @@ public static partial class AcPrecisionBench
         }
         var file = Path.Combine(resultsDir, $"ac_precision_{which}.json");
         File.WriteAllText(file, JsonSerializer.Serialize(new { date = DateTime.UtcNow.ToString("u"), machine = BenchConfig.Machine(),
-            load = File.ReadAllText("/proc/loadavg").Trim(), results }, new JsonSerializerOptions { WriteIndented = true }));
+            load = File.ReadAllText("/proc/loadavg").Trim(), results }, BenchConfig.IndentedJson));
         Console.WriteLine($"wrote {file}");
     }
 
@@ -106,7 +106,7 @@ public static partial class AcPrecisionBench
         }
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        MallocTrim(0);
+        _ = MallocTrim(0); // returns 1 when it released memory
         double steady = ProcessMemory.RssBytes() / (double)(1L << 30);
         bool bf16 = c.Overrides.Contains("bfloat16");
         double peak = PeakFlops.Measure(bf16 ? ScalarType.BFloat16 : ScalarType.Float32);

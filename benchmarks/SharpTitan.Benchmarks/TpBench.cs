@@ -49,7 +49,7 @@ public static class TpBench
         }
         var file = Path.Combine(resultsDir, "tensor_parallel.json");
         File.WriteAllText(file, JsonSerializer.Serialize(new { date = DateTime.UtcNow.ToString("u"), machine = BenchConfig.Machine(), results },
-            new JsonSerializerOptions { WriteIndented = true }));
+            BenchConfig.IndentedJson));
         Console.WriteLine($"wrote {file}");
     }
 
