@@ -13,7 +13,8 @@ switch (which)
     case "fsdp-scaling": FsdpBench.Run(results, args.Length > 2 ? int.Parse(args[2]) : 3); break;
     case "fsdp-scaling-case": FsdpBench.RunCase(System.Text.Json.JsonSerializer.Deserialize<FsdpBench.Case>(args[1])!); break;
     case "float8": Float8Bench.Run(results); break;
-    case "float8-vectors": Float8Vectors.Write(results); break;
+    // generated inputs for benchmarks/gpu/check_float8.py, not results: by default under the ignored benchmarks/out
+    case "float8-vectors": Float8Vectors.Write(args.Length > 1 ? args[1] : Path.Combine("benchmarks", "out", "float8-vectors")); break;
     case "float8-fsdp-case": Float8Bench.RunCase(System.Text.Json.JsonSerializer.Deserialize<Float8Bench.FsdpCase>(args[1])!); break;
     case "tp": TpBench.Run(results); break;
     case "tp-case": TpBench.RunCase(System.Text.Json.JsonSerializer.Deserialize<TpBench.Case>(args[1])!); break;
