@@ -45,7 +45,7 @@ public static partial class AcPrecisionBench
                          ("selective 2", ["--activation_checkpoint.mode", "selective", "--activation_checkpoint.selective_ac_option", "2"]),
                          ("selective op", ["--activation_checkpoint.mode", "selective", "--activation_checkpoint.selective_ac_option", "op"]) })
                 yield return new Case("ac", "deep16", label, [.. o, "--training.mixed_precision_param", "float32"], 1, 1, 2048, 5, 1, which == "ac-mmap");
-        if (which is "fsdp")
+        if (which is "ac-fsdp")
             foreach (var (label, o) in new[] { ("never, none", new[] { "never", "none" }), ("never, full", ["never", "full"]) })
                 yield return new Case("fsdp", "deep16", "fsdp2 " + label, ["--parallelism.fsdp_reshard_after_forward", o[0],
                     "--activation_checkpoint.mode", o[1], "--training.mixed_precision_param", "float32"], 1, 1, 2048, 3, 2, true);
@@ -81,7 +81,7 @@ public static partial class AcPrecisionBench
             results.Add(r);
             Console.WriteLine(Row(r));
         }
-        var file = Path.Combine(resultsDir, $"ac_precision_{which}.json");
+        var file = Path.Combine(resultsDir, $"{which}.json");
         File.WriteAllText(file, JsonSerializer.Serialize(new { date = DateTime.UtcNow.ToString("u"), machine = BenchConfig.Machine(),
             load = File.ReadAllText("/proc/loadavg").Trim(), results }, BenchConfig.IndentedJson));
         Console.WriteLine($"wrote {file}");

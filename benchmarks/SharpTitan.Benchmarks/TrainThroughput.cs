@@ -45,7 +45,7 @@ public static class TrainThroughput
             results.Add(r);
             Console.WriteLine(Row(r));
         }
-        var file = Path.Combine(resultsDir, "train_throughput.json");
+        var file = Path.Combine(resultsDir, "train.json");
         File.WriteAllText(file, JsonSerializer.Serialize(new { date = DateTime.UtcNow.ToString("u"), machine = BenchConfig.Machine(), results },
             BenchConfig.IndentedJson));
         Console.WriteLine($"wrote {file}");
