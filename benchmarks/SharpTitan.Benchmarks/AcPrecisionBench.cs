@@ -68,6 +68,8 @@ public static partial class AcPrecisionBench
                 : new ProcessStartInfo("mpirun", ["-n", c.Ranks.ToString(), "--allow-run-as-root", "--oversubscribe", "--bind-to", "none",
                     "--mca", "btl", "self,vader", "-x", "MALLOC_MMAP_THRESHOLD_", Environment.ProcessPath!, .. caseArgs]);
             psi.RedirectStandardOutput = true;
+            // mpirun gives ranks a pseudo-terminal: without TERM=dumb .NET starts their output with ESC[?1h ESC=.
+            psi.Environment["TERM"] = "dumb";
             // A fixed threshold (which also stops glibc from raising it) serves every block over 128 KiB with mmap
             // and returns it on free, so RSS follows live tensors instead of the heap's high-water mark.
             if (c.FixedMmapThreshold) psi.Environment["MALLOC_MMAP_THRESHOLD_"] = "131072";
