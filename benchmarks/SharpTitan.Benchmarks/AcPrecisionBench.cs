@@ -45,7 +45,7 @@ public static partial class AcPrecisionBench
                          ("selective 2", ["--activation_checkpoint.mode", "selective", "--activation_checkpoint.selective_ac_option", "2"]),
                          ("selective op", ["--activation_checkpoint.mode", "selective", "--activation_checkpoint.selective_ac_option", "op"]) })
                 yield return new Case("ac", "deep16", label, [.. o, "--training.mixed_precision_param", "float32"], 1, 1, 2048, 5, 1, which == "ac-mmap");
-        if (which is "fsdp")
+        if (which is "ac-fsdp")
             foreach (var (label, o) in new[] { ("never, none", new[] { "never", "none" }), ("never, full", ["never", "full"]) })
                 yield return new Case("fsdp", "deep16", "fsdp2 " + label, ["--parallelism.fsdp_reshard_after_forward", o[0],
                     "--activation_checkpoint.mode", o[1], "--training.mixed_precision_param", "float32"], 1, 1, 2048, 3, 2, true);
@@ -68,6 +68,8 @@ public static partial class AcPrecisionBench
                 : new ProcessStartInfo("mpirun", ["-n", c.Ranks.ToString(), "--allow-run-as-root", "--oversubscribe", "--bind-to", "none",
                     "--mca", "btl", "self,vader", "-x", "MALLOC_MMAP_THRESHOLD_", Environment.ProcessPath!, .. caseArgs]);
             psi.RedirectStandardOutput = true;
+            // mpirun gives ranks a pseudo-terminal: without TERM=dumb .NET starts their output with ESC[?1h ESC=.
+            psi.Environment["TERM"] = "dumb";
             // A fixed threshold (which also stops glibc from raising it) serves every block over 128 KiB with mmap
             // and returns it on free, so RSS follows live tensors instead of the heap's high-water mark.
             if (c.FixedMmapThreshold) psi.Environment["MALLOC_MMAP_THRESHOLD_"] = "131072";
@@ -81,9 +83,9 @@ public static partial class AcPrecisionBench
             results.Add(r);
             Console.WriteLine(Row(r));
         }
-        var file = Path.Combine(resultsDir, $"ac_precision_{which}.json");
+        var file = Path.Combine(resultsDir, $"{which}.json");
         File.WriteAllText(file, JsonSerializer.Serialize(new { date = DateTime.UtcNow.ToString("u"), machine = BenchConfig.Machine(),
-            load = File.ReadAllText("/proc/loadavg").Trim(), results }, new JsonSerializerOptions { WriteIndented = true }));
+            load = File.ReadAllText("/proc/loadavg").Trim(), results }, BenchConfig.IndentedJson));
         Console.WriteLine($"wrote {file}");
     }
 
@@ -106,7 +108,7 @@ public static partial class AcPrecisionBench
         }
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        MallocTrim(0);
+        _ = MallocTrim(0); // returns 1 when it released memory
         double steady = ProcessMemory.RssBytes() / (double)(1L << 30);
         bool bf16 = c.Overrides.Contains("bfloat16");
         double peak = PeakFlops.Measure(bf16 ? ScalarType.BFloat16 : ScalarType.Float32);

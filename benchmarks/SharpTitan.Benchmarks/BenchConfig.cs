@@ -16,6 +16,9 @@ public static class BenchConfig
         return ConfigLoader.Load(Path.Combine("configs", "debug_model.toml"), args);
     }
 
+    /// <summary>Indented JSON for the result files.</summary>
+    public static System.Text.Json.JsonSerializerOptions IndentedJson { get; } = new() { WriteIndented = true };
+
     public static string Machine() =>
         $"{SharpTitan.Metrics.PeakFlops.CpuModel()}, {Environment.ProcessorCount} cores, " +
         $"{SharpTitan.Metrics.ProcessMemory.MachineBytes() / (1L << 30)} GiB";

@@ -50,7 +50,7 @@ public static class CheckpointBench
                               $"({r.CheckpointMB / r.LoadSeconds:F0} MB/s), async stall {stall:F2} s");
         }
         var report = new { date = DateTime.UtcNow.ToString("u"), machine = BenchConfig.Machine(), disk_write_mb_per_s = diskWrite, cases = rows };
-        var text = JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true });
+        var text = JsonSerializer.Serialize(report, BenchConfig.IndentedJson);
         File.WriteAllText(Path.Combine(results, "checkpoint.json"), text);
         Directory.Delete(root, true);
     }

@@ -10,11 +10,11 @@ namespace SharpTitan.Benchmarks;
 
 /// <summary>
 /// Tokenizer MB/s, loader tokens/s on the C4 sample, and what the debug model consumes in training (its tps and
-/// data_wait), written to benchmarks/results/data_pipeline.md. Run from the repository root.
+/// data_wait), written to data.md in the results folder. Run from the repository root.
 /// </summary>
 public static class DataPipelineBench
 {
-    public static int Run(int trainSteps)
+    public static int Run(string resultsDir, int trainSteps)
     {
         CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
         string root = Directory.GetCurrentDirectory();
@@ -112,7 +112,7 @@ public static class DataPipelineBench
         report.AppendLine($"\ntrainer log:\n```\n{log.ToString().Trim()}\n```");
         Console.WriteLine($"training: {trainTps:N0} tokens/s, data_wait {dataWait:F2}%");
 
-        string outPath = Path.Combine(root, "benchmarks", "results", "data_pipeline.md");
+        string outPath = Path.Combine(resultsDir, "data.md");
         File.WriteAllText(outPath, report.ToString());
         Console.WriteLine($"wrote {outPath}");
         return 0;

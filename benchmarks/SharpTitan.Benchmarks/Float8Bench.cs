@@ -71,7 +71,7 @@ public static class Float8Bench
             threads = 1,
             rows,
             fsdp,
-        }, new JsonSerializerOptions { WriteIndented = true }));
+        }, BenchConfig.IndentedJson));
         Console.WriteLine($"wrote {file}");
     }
 

@@ -50,7 +50,7 @@ public static class Float8Vectors
             SaveFloat8(dir, manifest, p + "rw_w8", wr);
             Save(dir, manifest, p + "rw_y_emulated_bf16", ScaledMatmul.Multiply(xr, wr.T(), ScalarType.BFloat16, Float8MatmulMode.Emulated));
         }
-        File.WriteAllText(Path.Combine(dir, "manifest.json"), JsonSerializer.Serialize(manifest, new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(Path.Combine(dir, "manifest.json"), JsonSerializer.Serialize(manifest, BenchConfig.IndentedJson));
         Console.WriteLine($"wrote {manifest.Count} tensors to {dir}");
     }
 

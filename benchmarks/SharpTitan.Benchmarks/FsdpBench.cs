@@ -59,9 +59,9 @@ public static class FsdpBench
         }
         Console.WriteLine();
         foreach (var c in cases) Console.WriteLine(Row(samples.Where(s => s.Result.Case.Label == c.Label).ToList(), samples.First(s => s.Result.Case.Label == OneProcess).Result));
-        var file = Path.Combine(resultsDir, "fsdp.json");
+        var file = Path.Combine(resultsDir, "fsdp-scaling.json");
         File.WriteAllText(file, JsonSerializer.Serialize(new { date = DateTime.UtcNow.ToString("u"), machine = BenchConfig.Machine(), rounds, samples },
-            new JsonSerializerOptions { WriteIndented = true }));
+            BenchConfig.IndentedJson));
         Console.WriteLine($"wrote {file}");
     }
 

@@ -1,6 +1,7 @@
 using SharpTitan.Benchmarks;
 
 // dotnet run -c Release --project benchmarks/SharpTitan.Benchmarks -- <benchmark> [results folder]
+// Each benchmark writes <benchmark>.json (data: data.md) into the results folder, benchmarks/results by default.
 string which = args.Length > 0 ? args[0] : "";
 string results = args.Length > 1 && which is not ("train-case" or "acmp-case" or "fsdp-scaling-case" or "checkpoint-case" or "float8-fsdp-case" or "tp-case") ? args[1] : Path.Combine("benchmarks", "results");
 Directory.CreateDirectory(results);
@@ -8,21 +9,22 @@ switch (which)
 {
     case "train": TrainThroughput.Run(results); break;
     case "train-case": TrainThroughput.RunCase(System.Text.Json.JsonSerializer.Deserialize<TrainThroughput.Case>(args[1])!); break;
-    case "ac" or "ac-mmap" or "mp" or "fsdp": AcPrecisionBench.Run(results, which); break;
+    case "ac" or "ac-mmap" or "mp" or "ac-fsdp": AcPrecisionBench.Run(results, which); break;
     case "acmp-case": AcPrecisionBench.RunCase(System.Text.Json.JsonSerializer.Deserialize<AcPrecisionBench.Case>(args[1])!); break;
     case "fsdp-scaling": FsdpBench.Run(results, args.Length > 2 ? int.Parse(args[2]) : 3); break;
     case "fsdp-scaling-case": FsdpBench.RunCase(System.Text.Json.JsonSerializer.Deserialize<FsdpBench.Case>(args[1])!); break;
     case "float8": Float8Bench.Run(results); break;
-    case "float8-vectors": Float8Vectors.Write(results); break;
+    // generated inputs for benchmarks/gpu/check_float8.py, not results: by default under the ignored benchmarks/out
+    case "float8-vectors": Float8Vectors.Write(args.Length > 1 ? args[1] : Path.Combine("benchmarks", "out", "float8-vectors")); break;
     case "float8-fsdp-case": Float8Bench.RunCase(System.Text.Json.JsonSerializer.Deserialize<Float8Bench.FsdpCase>(args[1])!); break;
     case "tp": TpBench.Run(results); break;
     case "tp-case": TpBench.RunCase(System.Text.Json.JsonSerializer.Deserialize<TpBench.Case>(args[1])!); break;
-    case "data": return DataPipelineBench.Run(args.Length > 2 ? int.Parse(args[2]) : 4);
+    case "data": return DataPipelineBench.Run(results, args.Length > 2 ? int.Parse(args[2]) : 4);
     case "checkpoint": CheckpointBench.Run(results); break;
     case "checkpoint-case": CheckpointBench.RunCase(System.Text.Json.JsonSerializer.Deserialize<CheckpointBench.Case>(args[1])!); break;
     case "soak": Soak.Run(results, args.Length > 2 ? int.Parse(args[2]) : 2000); break;
     default:
-        Console.Error.WriteLine("usage: SharpTitan.Benchmarks train|fsdp-scaling|tp|float8|float8-vectors|data|checkpoint|ac|ac-mmap|mp|fsdp|soak [results-folder] [soak-steps | data-train-steps | fsdp-scaling-rounds]");
+        Console.Error.WriteLine("usage: SharpTitan.Benchmarks train|fsdp-scaling|tp|float8|float8-vectors|data|checkpoint|ac|ac-mmap|mp|ac-fsdp|soak [results-folder] [soak-steps | data-train-steps | fsdp-scaling-rounds]");
         return 2;
 }
 return 0;

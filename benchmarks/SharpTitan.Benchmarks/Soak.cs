@@ -36,7 +36,7 @@ public static class Soak
             date = DateTime.UtcNow.ToString("u"), machine = BenchConfig.Machine(), steps, seconds = sw.Elapsed.TotalSeconds,
             rss_step1_mib = samples[0].RssMiB, rss_step100_mib = at100, rss_end_mib = end, growth_mib = end - at100,
             samples = samples.Select(s => new { step = s.Step, rss_mib = s.RssMiB }),
-        }, new JsonSerializerOptions { WriteIndented = true }));
+        }, BenchConfig.IndentedJson));
         Console.WriteLine($"RSS step 100: {at100:F1} MiB, step {steps}: {end:F1} MiB, growth {end - at100:F1} MiB; wrote {file}");
     }
 }

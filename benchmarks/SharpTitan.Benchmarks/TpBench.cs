@@ -47,9 +47,9 @@ public static class TpBench
             double a = BenchConfig.Median(results.Where(r => r.Case.Label == async).Select(r => r.JobTokensPerSecond));
             Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0}: async / plain tokens/s = {1:F3}", plain, a / p));
         }
-        var file = Path.Combine(resultsDir, "tensor_parallel.json");
+        var file = Path.Combine(resultsDir, "tp.json");
         File.WriteAllText(file, JsonSerializer.Serialize(new { date = DateTime.UtcNow.ToString("u"), machine = BenchConfig.Machine(), results },
-            new JsonSerializerOptions { WriteIndented = true }));
+            BenchConfig.IndentedJson));
         Console.WriteLine($"wrote {file}");
     }
 

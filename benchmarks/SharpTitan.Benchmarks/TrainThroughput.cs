@@ -40,14 +40,14 @@ public static class TrainThroughput
             using var p = Process.Start(psi)!;
             string output = p.StandardOutput.ReadToEnd();
             p.WaitForExit();
-            var line = output.Split('\n').Last(l => l.StartsWith("{"));
+            var line = output.Split('\n').Last(l => l.StartsWith('{'));
             var r = JsonSerializer.Deserialize<Result>(line)!;
             results.Add(r);
             Console.WriteLine(Row(r));
         }
-        var file = Path.Combine(resultsDir, "train_throughput.json");
+        var file = Path.Combine(resultsDir, "train.json");
         File.WriteAllText(file, JsonSerializer.Serialize(new { date = DateTime.UtcNow.ToString("u"), machine = BenchConfig.Machine(), results },
-            new JsonSerializerOptions { WriteIndented = true }));
+            BenchConfig.IndentedJson));
         Console.WriteLine($"wrote {file}");
     }
 

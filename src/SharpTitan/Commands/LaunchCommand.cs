@@ -21,6 +21,9 @@ public sealed class LaunchCommand : ICommand
         var psi = new ProcessStartInfo(mpirun) { UseShellExecute = false };
         // mpirun gives ranks a pseudo-terminal, so they cannot see that the launcher's output is redirected.
         psi.Environment[ConsoleMetricsWriter.ColorVariable] = Console.IsOutputRedirected ? "0" : "1";
+        // On that terminal .NET's console starts each rank's output with the keypad-mode sequence (ESC[?1h ESC=);
+        // with TERM=dumb it writes none, so output captured in a file or pipe stays plain text.
+        if (Console.IsOutputRedirected) psi.Environment["TERM"] = "dumb";
         foreach (var a in MpirunArguments(options, flavor, IsRoot(), SelfCommand())) psi.ArgumentList.Add(a);
         using var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {mpirun}");
         process.WaitForExit();

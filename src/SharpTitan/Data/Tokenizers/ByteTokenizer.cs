@@ -12,7 +12,7 @@ public sealed class ByteTokenizer : ITokenizer
     public int VocabSize => 259;
     public int BosId => Bos;
     public int EosId => Eos;
-    public int PadId => Pad;
+    public static int PadId => Pad;
 
     public int[] Encode(string text)
     {

@@ -135,7 +135,7 @@ public sealed unsafe class MpiProcessGroup : IProcessGroup
 
     // ---- argument checks ----
 
-    private void CheckAllReduce(torch.Tensor tensor, ReduceOp op)
+    private static void CheckAllReduce(torch.Tensor tensor, ReduceOp op)
     {
         CollectiveArgs.RequireDense("all_reduce", "tensor", tensor, Device);
         CollectiveArgs.RequireReducible("all_reduce", tensor, op);
@@ -169,7 +169,7 @@ public sealed unsafe class MpiProcessGroup : IProcessGroup
 
     // ---- the operations on a given communicator ----
 
-    private IWork Enqueue(string name, Action operation) => new TracedWork($"wait {name} ({Name})", _runtime.CommThread.Enqueue(() =>
+    private TracedWork Enqueue(string name, Action operation) => new TracedWork($"wait {name} ({Name})", _runtime.CommThread.Enqueue(() =>
     {
         using var _ = Observe(name);
         operation();
