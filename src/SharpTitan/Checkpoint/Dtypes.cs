@@ -1,40 +1,17 @@
+using SharpTitan.Config;
 using static TorchSharp.torch;
 
 namespace SharpTitan.Checkpoint;
 
-/// <summary>Dtype names as checkpoints and safetensors files spell them.</summary>
+/// <summary>Dtype names as checkpoints and safetensors files spell them (torch's names: see <see cref="DtypeScalarTypes"/>).</summary>
 public static class Dtypes
 {
-    public static string Name(ScalarType t) => t switch
-    {
-        ScalarType.Float32 => "float32",
-        ScalarType.BFloat16 => "bfloat16",
-        ScalarType.Float16 => "float16",
-        ScalarType.Float64 => "float64",
-        ScalarType.Int64 => "int64",
-        ScalarType.Int32 => "int32",
-        ScalarType.Byte => "uint8",
-        _ => throw new NotSupportedException($"dtype {t} in a checkpoint"),
-    };
+    public static string Name(ScalarType t) =>
+        t.ToDtype() is { } d ? d.ToConfigString() : throw new NotSupportedException($"dtype {t} in a checkpoint");
 
-    public static ScalarType Parse(string name, string where) => name switch
-    {
-        "float32" => ScalarType.Float32,
-        "bfloat16" => ScalarType.BFloat16,
-        "float16" => ScalarType.Float16,
-        "float64" => ScalarType.Float64,
-        "int64" => ScalarType.Int64,
-        "int32" => ScalarType.Int32,
-        "uint8" => ScalarType.Byte,
-        _ => throw new InvalidDataException($"{where}: unknown dtype \"{name}\""),
-    };
+    public static ScalarType Parse(string name, string where) =>
+        ConfigEnum.TryParse<Dtype>(name, out var d) ? d.ToScalarType() : throw new InvalidDataException($"{where}: unknown dtype \"{name}\"");
 
-    public static int Size(ScalarType t) => t switch
-    {
-        ScalarType.Float64 or ScalarType.Int64 => 8,
-        ScalarType.Float32 or ScalarType.Int32 => 4,
-        ScalarType.BFloat16 or ScalarType.Float16 => 2,
-        ScalarType.Byte => 1,
-        _ => throw new NotSupportedException($"dtype {t} in a checkpoint"),
-    };
+    public static int Size(ScalarType t) =>
+        t.ToDtype() is { } d ? d.Size() : throw new NotSupportedException($"dtype {t} in a checkpoint");
 }

@@ -11,7 +11,7 @@ public static class FeatureGate
     public static void RequireBuilt(JobConfig c)
     {
         void No(bool asked, string what) { if (asked) throw new ConfigException($"{what} is not built yet in SharpTitan"); }
-        No(c.Model.Converters.Contains("float8") && c.ActivationCheckpoint.Mode == "selective" && c.ActivationCheckpoint.SelectiveAcOption == "op",
+        No(c.Model.Converters.Contains(ModelConverter.Float8) && c.ActivationCheckpoint.Mode == ActivationCheckpointMode.Selective && c.ActivationCheckpoint.SelectiveAcOption == "op",
             "activation_checkpoint.selective_ac_option = \"op\" with model.converters = [\"float8\"] (its replay runs the linears' backward in high precision)");
         No(c.Compile.Enable, "compile.enable");
         No(c.Metrics.EnableWandb, "metrics.enable_wandb");

@@ -88,7 +88,7 @@ public sealed class Trainer : IDisposable
             VocabSize = tokenizer.VocabSize,
             MaxSeqLen = config.Training.SeqLen,
         };
-        var dtype = ParseDtype(config.Training.Dtype);
+        var dtype = config.Training.Dtype.ToScalarType();
         _model = new Transformer(ModelArgs);
         _model.InitWeights(); // same seed on every rank: identical full weights, which TP and FSDP then shard
         var tpOptions = new TensorParallelOptions(p.EnableSequenceParallel, !p.DisableLossParallel, p.EnableAsyncTensorParallel);
@@ -101,13 +101,13 @@ public sealed class Trainer : IDisposable
         var ac = ActivationCheckpointPlan.For(config.ActivationCheckpoint, ModelArgs.NLayers);
         _checkpointing = ActivationCheckpointing.Apply(_model, ac, dataParallel: dims.DpEnabled);
         // As torchtitan: without FSDP, mixed precision applies to one process only (not to TP alone).
-        _mixed = MixedPrecision.Apply(_model, config.Training, dtype, ParseDtype(config.Training.MixedPrecisionParam), dataParallel: dims.DpEnabled || dims.TpEnabled);
+        _mixed = MixedPrecision.Apply(_model, config.Training, dtype, config.Training.MixedPrecisionParam.ToScalarType(), dataParallel: dims.DpEnabled || dims.TpEnabled);
         if (dims.DpEnabled)
         {
             if (dtype != ScalarType.Float32)
-                throw new ConfigException($"training.dtype = {config.Training.Dtype} with data parallelism: FSDP keeps float32 shards; set training.mixed_precision_param for the compute dtype");
+                throw new ConfigException($"training.dtype = {config.Training.Dtype.ToConfigString()} with data parallelism: FSDP keeps float32 shards; set training.mixed_precision_param for the compute dtype");
             _fsdp = new FsdpModel(_model, _mesh!, new FsdpOptions(p.FsdpReshardAfterForward,
-                ParseDtype(config.Training.MixedPrecisionParam), p.FsdpOverlap, _tp != null ? _tp.ReducePartialGradient : null, ac.FullLayers,
+                config.Training.MixedPrecisionParam.ToScalarType(), p.FsdpOverlap, _tp != null ? _tp.ReducePartialGradient : null, ac.FullLayers,
                 _float8 is { Options.FsdpFloat8AllGather: true } ? _float8 : null, _float8?.Options.PrecomputeScales ?? false));
         }
         else if (dtype != ScalarType.Float32) _model.to(dtype);
@@ -116,9 +116,9 @@ public sealed class Trainer : IDisposable
 
         var o = config.Optimizer;
         var parameters = _fsdp?.Shards ?? _mixed?.Masters ?? _model.parameters().Cast<Tensor>().ToList();
-        _optimizer = new AdamW(parameters, o.Lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay, decoupled: o.Name == "AdamW");
+        _optimizer = new AdamW(parameters, o.Lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay, decoupled: o.Name == OptimizerName.AdamW);
         var s = config.LrScheduler;
-        _schedule = new LrSchedule(config.Training.Steps, s.WarmupSteps, s.DecayRatio, s.DecayType, s.MinLrFactor);
+        _schedule = new LrSchedule(config.Training.Steps, s.WarmupSteps, s.DecayRatio, s.DecayType.ToConfigString(), s.MinLrFactor);
 
         ResumePoint? resume = null;
         if (config.Checkpoint.Enable)
@@ -136,12 +136,12 @@ public sealed class Trainer : IDisposable
             throw new ConfigException($"'training.global_batch_size' = {global}: expected a multiple of training.local_batch_size ({local}) x the data-parallel degree ({dpDegree})");
         _accumulationSteps = global / (local * dpDegree);
 
-        var text = new TextOptions(config.Training.DatasetTextField, config.Training.DatasetTxtSplit == "blank_lines");
+        var text = new TextOptions(config.Training.DatasetTextField, config.Training.DatasetTxtSplit == TxtDocumentSplit.BlankLines);
         _loader = DataPipeline.CreateLoader(new DataSpec(config.Training.Dataset, config.Training.DatasetPath, "training", text),
             tokenizer, config.Training.SeqLen, local, _mesh?.DpRank ?? 0, dpDegree, log: m => _log.WriteLine(m), resume: resume?.DataLoader);
         if (config.Validation.Enable) _validator = new Validator(config.Validation, config.Training.SeqLen, text, tokenizer, _log);
 
-        Peak = PeakFlops.Resolve(config.Metrics.PeakTflops, _fsdp != null || _mixed != null ? ParseDtype(config.Training.MixedPrecisionParam) : dtype, get_num_threads());
+        Peak = PeakFlops.Resolve(config.Metrics.PeakTflops, _fsdp != null || _mixed != null ? config.Training.MixedPrecisionParam.ToScalarType() : dtype, get_num_threads());
         _meter = new ThroughputMeter(ModelArgs.FlopsPerToken(config.Training.SeqLen), Peak.TflopsPerSecond, dims.NonDataParallelSize);
         _recorder = new RunRecorder(config, _log, _world.Rank);
 
@@ -162,8 +162,8 @@ public sealed class Trainer : IDisposable
         if (_fsdp != null)
         {
             _log.WriteLine($"parallelism: {_mesh!.Dims}, dp rank {_mesh.DpRank} of {_mesh.DpDegree}, fsdp_reshard_after_forward = " +
-                           $"{_config.Parallelism.FsdpReshardAfterForward}, overlap {(_config.Parallelism.FsdpOverlap ? "on" : "off")}, " +
-                           $"params in {_config.Training.MixedPrecisionParam}, reduce in {_config.Training.MixedPrecisionReduce}");
+                           $"{_config.Parallelism.FsdpReshardAfterForward.ToConfigString()}, overlap {(_config.Parallelism.FsdpOverlap ? "on" : "off")}, " +
+                           $"params in {_config.Training.MixedPrecisionParam.ToConfigString()}, reduce in {_config.Training.MixedPrecisionReduce.ToConfigString()}");
             _log.WriteLine(_fsdp!.MemorySummary());
         }
         if (_mixed != null) _log.WriteLine(_mixed.Describe());
@@ -174,12 +174,10 @@ public sealed class Trainer : IDisposable
 
     private static string OnOff(bool on) => on ? "on" : "off";
 
-    public static ScalarType ParseDtype(string name) => name switch
-    {
-        "float32" => ScalarType.Float32,
-        "bfloat16" => ScalarType.BFloat16,
-        _ => throw new ConfigException($"unknown dtype \"{name}\": expected float32 or bfloat16"),
-    };
+    public static ScalarType ParseDtype(string name) =>
+        ConfigEnum.TryParse<Dtype>(name, out var d) && d is Dtype.Float32 or Dtype.BFloat16
+            ? d.ToScalarType()
+            : throw new ConfigException($"unknown dtype \"{name}\": expected float32 or bfloat16");
 
     /// <summary>Runs training.steps steps; returns each step's loss, gradient norm and lr.</summary>
     public IReadOnlyList<StepResult> Run()
