@@ -17,6 +17,9 @@ public static class FeatureGate
         No(c.Metrics.EnableWandb, "metrics.enable_wandb");
         No(c.Training.EnableCpuOffload, "training.enable_cpu_offload");
         No(c.Optimizer.EarlyStepInBackward, "optimizer.early_step_in_backward");
+        No(c.Optimizer.Implementation != OptimizerImplementation.ForLoop,
+            $"optimizer.implementation = \"{c.Optimizer.Implementation.ToConfigString()}\" (the one AdamW here is \"for-loop\")");
+        No(c.Comm.TraceBufSize > 0, "comm.trace_buf_size > 0 (the collectives' flight recorder)");
         No(c.Parallelism.EnableCompiledAutograd, "parallelism.enable_compiled_autograd");
         No(c.Parallelism.PipelineParallelDegree > 1, "parallelism.pipeline_parallel_degree > 1 (pipeline parallel)");
         No(c.Parallelism.ContextParallelDegree > 1, "parallelism.context_parallel_degree > 1 (context parallel)");

@@ -96,6 +96,7 @@ public sealed class Trainer : IDisposable
         if (dims.TpEnabled) _tp = new TensorParallel(_model, _mesh!.Tp, tpOptions); // torchtitan's order: TP, AC, then FSDP
         // Float8 after TP (it sees the local shards and their split), before async TP wraps the kernels, AC and FSDP.
         if (Float8Options.Requested(config.Model)) _float8 = new Float8Converter(_model, Float8Options.From(config.Float8), _tp, _log.WriteLine);
+        if (config.Model.PrintAfterConversion) _log.WriteLine(Models.ModelStructure.Describe(_model, "model after conversion"));
         // After model converters (Float8): async TP runs their kernels on each piece.
         if (_tp is { Options.AsyncTp: true }) _asyncTp = AsyncTensorParallel.Apply(_model, _tp);
         var ac = ActivationCheckpointPlan.For(config.ActivationCheckpoint, ModelArgs.NLayers);
