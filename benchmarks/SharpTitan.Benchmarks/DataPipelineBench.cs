@@ -94,7 +94,7 @@ public static class DataPipelineBench
         config.Training.SeqLen = SeqLen;
         config.Training.LocalBatchSize = LocalBatch;
         config.Training.Steps = trainSteps;
-        config.ActivationCheckpoint.Mode = "none";
+        config.ActivationCheckpoint.Mode = ActivationCheckpointMode.None;
         config.Metrics.LogFreq = 1;
         config.Metrics.DisableColorPrinting = true;
         config.Debug.Seed = 0;

@@ -177,12 +177,12 @@ public sealed class Checkpointer : IDisposable
                 if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
                 if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
                 HfCheckpoint.Export(parameters.ToDictionary(p => p.Name, p => p.Value), _parts.Model.Args, temp,
-                    Dtypes.Parse(_c.ExportDtype, "checkpoint.export_dtype"));
+                    _c.ExportDtype.ToScalarType());
                 Directory.Move(temp, final);
             }
         }
         _world.Barrier();
-        _log.WriteLine($"checkpoint: saved step {step} in Hugging Face format ({_c.ExportDtype}) to {CheckpointFolder.StepPath(Root, step)} in {sw.Elapsed.TotalSeconds:F3} s");
+        _log.WriteLine($"checkpoint: saved step {step} in Hugging Face format ({_c.ExportDtype.ToConfigString()}) to {CheckpointFolder.StepPath(Root, step)} in {sw.Elapsed.TotalSeconds:F3} s");
     }
 
     /// <summary>
@@ -200,9 +200,9 @@ public sealed class Checkpointer : IDisposable
         var sw = Stopwatch.StartNew();
         WaitPending();
         Waits.Add(sw.Elapsed.TotalSeconds);
-        var exportDtype = modelOnly ? Dtypes.Parse(_c.ExportDtype, "checkpoint.export_dtype") : (ScalarType?)null;
+        var exportDtype = modelOnly ? _c.ExportDtype.ToScalarType() : (ScalarType?)null;
         var info = new SaveInfo(step, modelOnly, _optimizer.StepCount, loader, ConfigPrinter.ToToml(_config));
-        bool background = _c.AsyncMode == "async";
+        bool background = _c.AsyncMode == CheckpointAsyncMode.Async;
         var data = new List<(StatePiece, Tensor)>();
         string temp = _writer.Begin(step);
         using (var scope = NewDisposeScope())
@@ -240,7 +240,7 @@ public sealed class Checkpointer : IDisposable
         Write();
         _world.Barrier();
         Stalls.Add(sw.Elapsed.TotalSeconds);
-        _log.WriteLine($"checkpoint: saved step {step}{(modelOnly ? $" (model only, {_c.ExportDtype})" : "")} to {CheckpointFolder.StepPath(Root, step)} in {sw.Elapsed.TotalSeconds:F3} s");
+        _log.WriteLine($"checkpoint: saved step {step}{(modelOnly ? $" (model only, {_c.ExportDtype.ToConfigString()})" : "")} to {CheckpointFolder.StepPath(Root, step)} in {sw.Elapsed.TotalSeconds:F3} s");
     }
 
     private void WaitPending()

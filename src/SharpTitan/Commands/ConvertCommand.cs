@@ -39,7 +39,7 @@ public sealed class ConvertCommand : ICommand
             else throw new UsageException($"unknown option '{options[i]}' (expected --dtype, --max-shard-size)");
         }
         var model = CheckpointModel.Open(checkpoint);
-        var dtype = Dtypes.Parse(dtypeName ?? model.Config.Checkpoint.ExportDtype, "--dtype");
+        var dtype = dtypeName != null ? Dtypes.Parse(dtypeName, "--dtype") : model.Config.Checkpoint.ExportDtype.ToScalarType();
         using var scope = NewDisposeScope();
         var tensors = CheckpointReader.ReadModel(model.StepFolder);
         List<string> files;

@@ -14,6 +14,14 @@ public static class ConfigSchema
     {
         public string FullName => $"{Section}.{Name}";
         public Type ValueType => Nullable.GetUnderlyingType(Property.PropertyType) ?? Property.PropertyType;
+        /// <summary>The key's one-line meaning (its <see cref="DocAttribute"/>), or null when it lacks one.</summary>
+        public string? Doc => Property.GetCustomAttribute<DocAttribute>()?.Text;
+        /// <summary>The enum behind the key: the value's type, or a list's element type; null for other keys.</summary>
+        public Type? EnumType => ValueType.IsEnum ? ValueType
+            : ValueType.IsArray && ValueType.GetElementType()!.IsEnum ? ValueType.GetElementType() : null;
+        /// <summary>The strings the key accepts (for a list: each element): [OneOf], else an enum's config names; null = any.</summary>
+        public IReadOnlyList<string>? AllowedValues =>
+            Property.GetCustomAttribute<OneOfAttribute>()?.Values ?? (EnumType is { } e ? ConfigEnum.Names(e) : null);
         public bool IsNullable => Nullable.GetUnderlyingType(Property.PropertyType) != null
                                   || (Property.PropertyType == typeof(string)
                                       && new NullabilityInfoContext().Create(Property).WriteState == NullabilityState.Nullable);
@@ -85,31 +93,48 @@ public static class ConfigSchema
             throw new ConfigException(Bad("a number"));
         }
         if (t == typeof(string)) return raw is string str ? str : throw new ConfigException(Bad("a string"));
-        if (t == typeof(string[]))
+        if (t.IsEnum) return raw is string name ? ParseEnum(key, t, name) : throw new ConfigException(Bad("a string"));
+        if (t == typeof(string[]) || key.EnumType is not null)
         {
-            if (raw is string[] arr) return arr;
-            if (raw is IEnumerable<object> items)
+            string[]? strings = raw as string[];
+            if (strings == null && raw is IEnumerable<object> items)
             {
                 var list = items.ToList();
-                if (list.All(i => i is string)) return list.Cast<string>().ToArray();
+                if (list.All(i => i is string)) strings = list.Cast<string>().ToArray();
             }
-            throw new ConfigException(Bad("a list of strings"));
+            if (strings == null) throw new ConfigException(Bad("a list of strings"));
+            if (key.EnumType is not { } element) return strings;
+            var values = Array.CreateInstance(element, strings.Length);
+            for (int i = 0; i < strings.Length; i++) values.SetValue(ParseEnum(key, element, strings[i]), i);
+            return values;
         }
         throw new InvalidOperationException($"config key {key.FullName} has an unsupported type {t}");
     }
+
+    /// <summary>An enum key's value from its config string; anything else is the key's one-of error.</summary>
+    private static object ParseEnum(Key key, Type enumType, string name) =>
+        key.AllowedValues!.Contains(name) && ConfigEnum.TryParse(enumType, name, out var value)
+            ? value!
+            : throw new ConfigException(NotOneOf(key, name));
+
+    /// <summary>"'section.key' = "v": expected one of "a", "b"" and a suggestion: the error for a value outside the set.</summary>
+    public static string NotOneOf(Key key, string value) =>
+        $"'{key.FullName}' = \"{value}\": expected one of {string.Join(", ", key.AllowedValues!.Select(x => $"\"{x}\""))}"
+        + Suggest(value, key.AllowedValues!);
 
     private static object? ParseCommandLineValue(string s, Type t)
     {
         if (t == typeof(bool)) return s.ToLowerInvariant() switch { "true" or "1" or "yes" => true, "false" or "0" or "no" => false, _ => null };
         if (t == typeof(int)) return long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var l) ? l : null;
         if (t == typeof(double)) return double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : null;
-        if (t == typeof(string[])) return s.Length == 0 ? Array.Empty<string>() : s.Split(',').Select(x => x.Trim()).ToArray();
+        if (t.IsArray) return s.Length == 0 ? Array.Empty<string>() : s.Split(',').Select(x => x.Trim()).ToArray();
+        if (t.IsEnum) return s;
         return null;
     }
 
     private static string Describe(Type t) =>
         t == typeof(bool) ? "true or false" : t == typeof(int) ? "an integer" : t == typeof(double) ? "a number"
-        : t == typeof(string[]) ? "a comma-separated list" : "a string";
+        : t.IsArray ? "a comma-separated list" : "a string";
 
     public static string Show(object? v) => v switch
     {
@@ -117,7 +142,9 @@ public static class ConfigSchema
         string s => Quote(s),
         bool b => b ? "true" : "false",
         double d => d.ToString("R", CultureInfo.InvariantCulture),
+        Enum e => Quote(ConfigEnum.Name(e)),
         string[] a => "[" + string.Join(", ", a.Select(Quote)) + "]",
+        Array a when a.GetType().GetElementType()!.IsEnum => "[" + string.Join(", ", a.Cast<Enum>().Select(Show)) + "]",
         IEnumerable<object> e => "[" + string.Join(", ", e.Select(Show)) + "]",
         _ => System.Convert.ToString(v, CultureInfo.InvariantCulture) ?? "?",
     };

@@ -18,7 +18,7 @@ public static class ConfigValidator
                 + ConfigSchema.Suggest(config.Model.Flavor, ModelFlavors.Llama3.Keys));
 
         var ac = config.ActivationCheckpoint;
-        if (ac.Mode == "selective" && ac.SelectiveAcOption != "op" && !(int.TryParse(ac.SelectiveAcOption, out int n) && n >= 1))
+        if (ac.Mode == ActivationCheckpointMode.Selective && ac.SelectiveAcOption != "op" && !(int.TryParse(ac.SelectiveAcOption, out int n) && n >= 1))
             throw new ConfigException(
                 $"'activation_checkpoint.selective_ac_option' = \"{ac.SelectiveAcOption}\": expected \"op\" or a positive integer N (checkpoint every Nth block)");
 
@@ -37,15 +37,18 @@ public static class ConfigValidator
     private static void CheckKey(ConfigSchema.Key key, object? value)
     {
         if (value == null) return;
-        var oneOf = key.Property.GetCustomAttribute<OneOfAttribute>();
-        if (oneOf != null)
+        if (key.AllowedValues is { } allowed)
         {
-            var values = value is string[] arr ? arr : [(string)value];
+            string[] values = value switch
+            {
+                string s => [s],
+                string[] arr => arr,
+                Enum e => [ConfigEnum.Name(e)],
+                Array a => a.Cast<Enum>().Select(ConfigEnum.Name).ToArray(),
+                _ => [],
+            };
             foreach (var v in values)
-                if (!oneOf.Values.Contains(v))
-                    throw new ConfigException(
-                        $"'{key.FullName}' = \"{v}\": expected one of {string.Join(", ", oneOf.Values.Select(x => $"\"{x}\""))}"
-                        + ConfigSchema.Suggest(v, oneOf.Values));
+                if (!allowed.Contains(v)) throw new ConfigException(ConfigSchema.NotOneOf(key, v));
         }
         var range = key.Property.GetCustomAttribute<RangeAttribute>();
         if (range != null)

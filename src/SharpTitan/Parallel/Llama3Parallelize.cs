@@ -2,6 +2,7 @@ using SharpTitan.Config;
 using SharpTitan.Distributed;
 using SharpTitan.Float8;
 using SharpTitan.Models.Llama3;
+using SharpTitan.Models;
 using SharpTitan.Native;
 using SharpTitan.Precision;
 using TorchSharp;
@@ -22,8 +23,8 @@ public static class Llama3Parallelize
     {
         TensorParallel.Validate(args, dims.Tp, TpOptions(config.Parallelism), config.Training.SeqLen,
             config.Validation.Enable ? config.Validation.SeqLen : null);
-        if (dims.DpEnabled && Dtypes.Parse(config.Training.Dtype, "training.dtype") != ScalarType.Float32)
-            throw new ConfigException($"training.dtype = {config.Training.Dtype} with data parallelism: FSDP keeps float32 shards; set training.mixed_precision_param for the compute dtype");
+        if (dims.DpEnabled && config.Training.Dtype.ToScalarType() != ScalarType.Float32)
+            throw new ConfigException($"training.dtype = {config.Training.Dtype.ToConfigString()} with data parallelism: FSDP keeps float32 shards; set training.mixed_precision_param for the compute dtype");
     }
 
     /// <param name="model">Built and initialized identically on every rank (same seed): each transform keeps this rank's part.</param>
@@ -32,8 +33,8 @@ public static class Llama3Parallelize
     {
         Validate(model.Args, config, dims);
         var p = config.Parallelism;
-        var dtype = Dtypes.Parse(config.Training.Dtype, "training.dtype");
-        var param = Dtypes.Parse(config.Training.MixedPrecisionParam, "training.mixed_precision_param");
+        var dtype = config.Training.Dtype.ToScalarType();
+        var param = config.Training.MixedPrecisionParam.ToScalarType();
         ComputeDevice.Place(model, device);
 
         // 1. Pipeline parallel would split the model into stages here (parallelism.pipeline_parallel_degree; not built).
@@ -44,6 +45,7 @@ public static class Llama3Parallelize
         // 3. Model converters: Float8 sees the local shards and learns how TP split them.
         Float8Converter? float8 = Float8Options.Requested(config.Model)
             ? new Float8Converter(model, Float8Options.From(config.Float8), tp, log) : null;
+        if (config.Model.PrintAfterConversion) log(ModelStructure.Describe(model, "model after conversion"));
 
         // 4. Async TP: wraps the installed linear kernels (Float8's included) to run on sequence pieces.
         AsyncTensorParallel? asyncTp = tp is { Options.AsyncTp: true } ? AsyncTensorParallel.Apply(model, tp) : null;
@@ -68,8 +70,8 @@ public static class Llama3Parallelize
                 Float8AllGather: float8 is { Options.FsdpFloat8AllGather: true } ? float8 : null,
                 PrecomputeFloat8Scales: float8?.Options.PrecomputeScales ?? false));
             fsdpDescription = $"parallelism: {dims}, dp rank {mesh!.DpRank} of {mesh.DpDegree}, fsdp_reshard_after_forward = " +
-                              $"{p.FsdpReshardAfterForward}, overlap {(p.FsdpOverlap ? "on" : "off")}, " +
-                              $"params in {config.Training.MixedPrecisionParam}, reduce in {config.Training.MixedPrecisionReduce}";
+                              $"{p.FsdpReshardAfterForward.ToConfigString()}, overlap {(p.FsdpOverlap ? "on" : "off")}, " +
+                              $"params in {config.Training.MixedPrecisionParam.ToConfigString()}, reduce in {config.Training.MixedPrecisionReduce.ToConfigString()}";
         }
         else if (dtype != ScalarType.Float32) model.to(dtype);
         model.train();

@@ -18,9 +18,9 @@ public static class MixedPrecision
         if (dataParallel || dtype != ScalarType.Float32 || param == ScalarType.Float32) return null;
         return training.MixedPrecisionImpl switch
         {
-            "master_copy" => new MasterCopyPrecision(model, param),
-            "autocast" => new AutocastPrecision(model, param),
-            _ => throw new ConfigException($"training.mixed_precision_impl = \"{training.MixedPrecisionImpl}\": expected master_copy or autocast"),
+            MixedPrecisionImplementation.MasterCopy => new MasterCopyPrecision(model, param),
+            MixedPrecisionImplementation.Autocast => new AutocastPrecision(model, param),
+            _ => throw new ConfigException($"training.mixed_precision_impl = {training.MixedPrecisionImpl}: expected master_copy or autocast"),
         };
     }
 }

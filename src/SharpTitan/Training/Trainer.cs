@@ -75,16 +75,16 @@ public sealed class Trainer : IDisposable
             VocabSize = tokenizer.VocabSize,
             MaxSeqLen = config.Training.SeqLen,
         };
-        var dtype = Dtypes.Parse(config.Training.Dtype, "training.dtype");
+        var dtype = config.Training.Dtype.ToScalarType();
         Llama3Parallelize.Validate(ModelArgs, config, dims);
         var model = new Transformer(ModelArgs);
         model.InitWeights(); // same seed on every rank: identical full weights, which the transforms then split
         _parts = Llama3Parallelize.Apply(model, config, dims, _mesh, ComputeDevice.Choose(), _log.WriteLine);
 
         var o = config.Optimizer;
-        _optimizer = new AdamW(_parts.OptimizerParameters, o.Lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay, decoupled: o.Name == "AdamW");
+        _optimizer = new AdamW(_parts.OptimizerParameters, o.Lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay, decoupled: o.Name == OptimizerName.AdamW);
         var s = config.LrScheduler;
-        _schedule = new LrSchedule(config.Training.Steps, s.WarmupSteps, s.DecayRatio, s.DecayType, s.MinLrFactor);
+        _schedule = new LrSchedule(config.Training.Steps, s.WarmupSteps, s.DecayRatio, s.DecayType.ToConfigString(), s.MinLrFactor);
 
         ResumePoint? resume = null;
         if (config.Checkpoint.Enable)
@@ -102,7 +102,7 @@ public sealed class Trainer : IDisposable
             throw new ConfigException($"'training.global_batch_size' = {global}: expected a multiple of training.local_batch_size ({local}) x the data-parallel degree ({dpDegree})");
         _accumulationSteps = global / (local * dpDegree);
 
-        var text = new TextOptions(config.Training.DatasetTextField, config.Training.DatasetTxtSplit == "blank_lines");
+        var text = new TextOptions(config.Training.DatasetTextField, config.Training.DatasetTxtSplit == TxtDocumentSplit.BlankLines);
         _loader = DataPipeline.CreateLoader(new DataSpec(config.Training.Dataset, config.Training.DatasetPath, "training", text),
             tokenizer, config.Training.SeqLen, local, _mesh?.DpRank ?? 0, dpDegree, log: m => _log.WriteLine(m), resume: resume?.DataLoader);
         if (config.Validation.Enable) _validator = new Validator(config.Validation, config.Training.SeqLen, text, tokenizer, _log);
@@ -129,11 +129,10 @@ public sealed class Trainer : IDisposable
         if (_recorder.MetricsFile != null) _log.WriteLine($"metrics: {_recorder.MetricsFile}");
     }
 
-    public static ScalarType ParseDtype(string name) => name switch
-    {
-        "float32" or "bfloat16" => Dtypes.Parse(name, "dtype"),
-        _ => throw new ConfigException($"unknown dtype \"{name}\": expected float32 or bfloat16"),
-    };
+    public static ScalarType ParseDtype(string name) =>
+        ConfigEnum.TryParse<Dtype>(name, out var d) && d is Dtype.Float32 or Dtype.BFloat16
+            ? d.ToScalarType()
+            : throw new ConfigException($"unknown dtype \"{name}\": expected float32 or bfloat16");
 
     /// <summary>Runs training.steps steps; returns each step's loss, gradient norm and lr.</summary>
     public IReadOnlyList<StepResult> Run()

@@ -23,7 +23,7 @@ public class ConfigTests
     public void ShippedConfigsParseAndValidate(string file)
     {
         var c = ConfigLoader.Load(Configs(file));
-        Assert.Equal("llama3", c.Model.Name);
+        Assert.Equal(ModelName.Llama3, c.Model.Name);
     }
 
     [Fact]
@@ -51,7 +51,7 @@ public class ConfigTests
         Assert.Equal(5, c.Metrics.LogFreq);
         Assert.True(c.Metrics.EnableTensorboard);
         Assert.False(c.Checkpoint.Enable);
-        Assert.Equal(["float8"], c.Model.Converters);
+        Assert.Equal([ModelConverter.Float8], c.Model.Converters);
         Assert.Equal(["output", "layers.0.attention.wq"], c.Float8.FilterFqns);
         Assert.Null(c.LrScheduler.DecayRatio);
         Assert.Equal(1e-3, c.Optimizer.Lr);

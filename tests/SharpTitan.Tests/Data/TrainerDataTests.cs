@@ -17,7 +17,7 @@ public class TrainerDataTests
         c.Training.LocalBatchSize = 2;
         c.Training.Steps = 2;
         c.Training.NumThreads = 1;
-        c.ActivationCheckpoint.Mode = "none";
+        c.ActivationCheckpoint.Mode = ActivationCheckpointMode.None;
         c.Metrics.PeakTflops = 1;
         c.Metrics.LogFreq = 1;
         c.Metrics.DisableColorPrinting = true;

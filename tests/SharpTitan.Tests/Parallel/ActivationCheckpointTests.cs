@@ -22,7 +22,7 @@ public class ActivationCheckpointTests
     public ActivationCheckpointTests() => TestSetup.Torch();
 
     private static ActivationCheckpointPlan Plan(string mode, string option = "2") =>
-        ActivationCheckpointPlan.For(new ActivationCheckpointSection { Mode = mode, SelectiveAcOption = option }, Args.NLayers);
+        ActivationCheckpointPlan.For(new ActivationCheckpointSection { Mode = ConfigEnum.Parse<ActivationCheckpointMode>(mode), SelectiveAcOption = option }, Args.NLayers);
 
     /// <summary>Gradients by parameter name after one step; <paramref name="extra"/> hooks into the model first.</summary>
     internal static Dictionary<string, float[]> Gradients(ActivationCheckpointPlan plan, ScalarType dtype = ScalarType.Float32, Action<Transformer>? extra = null)

@@ -135,7 +135,7 @@ public sealed unsafe class MpiProcessGroup : IProcessGroup
 
     // ---- argument checks ----
 
-    private static void CheckAllReduce(torch.Tensor tensor, ReduceOp op)
+    private void CheckAllReduce(torch.Tensor tensor, ReduceOp op)
     {
         CollectiveArgs.RequireDense("all_reduce", "tensor", tensor, Device);
         CollectiveArgs.RequireReducible("all_reduce", tensor, op);

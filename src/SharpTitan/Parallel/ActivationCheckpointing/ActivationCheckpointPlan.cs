@@ -22,15 +22,15 @@ public sealed record ActivationCheckpointPlan(string Mode, bool[] FullLayers, bo
         var none = new bool[layers];
         switch (section.Mode)
         {
-            case "none": return new("none", none, false);
-            case "full": return new("full", Enumerable.Repeat(true, layers).ToArray(), false);
-            case "selective" when section.SelectiveAcOption == "op": return new("selective op", none, true);
-            case "selective":
+            case ActivationCheckpointMode.None: return new("none", none, false);
+            case ActivationCheckpointMode.Full: return new("full", Enumerable.Repeat(true, layers).ToArray(), false);
+            case ActivationCheckpointMode.Selective when section.SelectiveAcOption == "op": return new("selective op", none, true);
+            case ActivationCheckpointMode.Selective:
                 if (!int.TryParse(section.SelectiveAcOption, out int every) || every < 1)
                     throw new ConfigException($"activation_checkpoint.selective_ac_option = \"{section.SelectiveAcOption}\": expected \"op\" or a positive integer");
                 return new($"selective every {every}", Enumerable.Range(1, layers).Select(i => i % every == 0).ToArray(), false);
             default:
-                throw new ConfigException($"activation_checkpoint.mode = \"{section.Mode}\": expected none, full or selective");
+                throw new ConfigException($"activation_checkpoint.mode = {section.Mode}: expected none, full or selective");
         }
     }
 

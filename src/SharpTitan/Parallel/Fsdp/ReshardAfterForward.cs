@@ -20,11 +20,11 @@ namespace SharpTitan.Parallel;
 public static class ReshardAfterForward
 {
     /// <summary>Whether block <paramref name="layer"/> of <paramref name="layers"/> reshards after its forward.</summary>
-    public static bool ForBlock(string policy, int layer, int layers) => policy switch
+    public static bool ForBlock(ReshardPolicy policy, int layer, int layers) => policy switch
     {
-        "always" => true,
-        "never" => false,
-        "default" => layer < layers - 1,
-        _ => throw new ConfigException($"parallelism.fsdp_reshard_after_forward = \"{policy}\": expected default, always or never"),
+        ReshardPolicy.Always => true,
+        ReshardPolicy.Never => false,
+        ReshardPolicy.Default => layer < layers - 1,
+        _ => throw new ConfigException($"parallelism.fsdp_reshard_after_forward = {policy}: expected default, always or never"),
     };
 }

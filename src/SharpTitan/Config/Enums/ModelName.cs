@@ -1,0 +1,7 @@
+namespace SharpTitan.Config;
+
+/// <summary>model.name: the model family.</summary>
+public enum ModelName
+{
+    Llama3,
+}
