@@ -1,0 +1,17 @@
+namespace SharpTitan.Tests.Support;
+
+/// <summary>
+/// Trains each distinct <see cref="TinyRun"/> once and hands out its dump folder afterwards, so rows that share
+/// a reference (or a run) pay for it once. A test class takes it as a class fixture.
+/// </summary>
+public sealed class TinyRunCache
+{
+    private readonly Dictionary<string, string> _dumps = new();
+
+    public string Train(TinyRun run)
+    {
+        var key = $"{run.Ranks} rank(s): {string.Join(' ', run.Arguments())}";
+        lock (_dumps)
+            return _dumps.TryGetValue(key, out var dump) ? dump : _dumps[key] = run.Train();
+    }
+}
