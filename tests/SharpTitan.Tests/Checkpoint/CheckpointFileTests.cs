@@ -128,19 +128,11 @@ public class CheckpointFileTests
         var shard = Path.Combine(CheckpointFolder.StepPath(Root(dump), 2), "shard-0.bin");
         File.WriteAllBytes(shard, File.ReadAllBytes(shard)[..1000]);
         var cli = new List<string> { "train" };
-        cli.AddRange(TinyArgs(4));
+        cli.AddRange(TinyConfig.Arguments(steps: 4));
         cli.AddRange(args);
         var r = MpiRun.Start(MpiRun.CliPath, cli);
         Assert.Equal(2, r.ExitCode);
         var line = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains("shard-0.bin is 1000 bytes", line);
     }
-
-    private static string[] TinyArgs(int steps) =>
-    [
-        "--model.flavor", "tiny", "--model.tokenizer_path", Path.Combine(TestSetup.RepoRoot, "assets", "tokenizer", "byte_tokenizer.json"),
-        "--training.dataset", "sample", "--training.steps", steps.ToString(), "--training.seq_len", "32", "--training.local_batch_size", "4",
-        "--training.num_threads", "1", "--debug.seed", "1234", "--activation_checkpoint.mode", "none", "--metrics.log_freq", "1000",
-        "--metrics.peak_tflops", "1", "--lr_scheduler.warmup_steps", "2",
-    ];
 }

@@ -2,6 +2,7 @@ using SharpTitan.Checkpoint;
 using SharpTitan.Config;
 using SharpTitan.Tests.Distributed;
 using static SharpTitan.Tests.Checkpoint.CheckpointRuns;
+using static SharpTitan.Tests.Support.ResultComparison;
 
 namespace SharpTitan.Tests.Checkpoint;
 
@@ -34,9 +35,7 @@ public class CheckpointKeyTests
         AssertSame(Losses(reference), Losses(seeded), Parameters(reference), Parameters(seeded), 0, 0);
 
         // torchtitan asserts a single device and checkpoint.enable.
-        var r = MpiRun.Run(2, MpiRun.CliPath, ["train", "--model.flavor", "tiny", "--training.dataset", "sample", "--training.steps", "1",
-            "--model.tokenizer_path", Path.Combine(MpiRun.RepoRoot, "assets", "tokenizer", "byte_tokenizer.json"),
-            "--checkpoint.enable", "--checkpoint.create_seed_checkpoint", "--job.dump_folder", Support.TestSetup.TempDir("seed-2")]);
+        var r = CheckpointRuns.Run(2, 1, 1, "--checkpoint.create_seed_checkpoint").Start(out _);
         Assert.NotEqual(0, r.ExitCode);
         Assert.Contains("checkpoint.create_seed_checkpoint runs on one process (this job has 2 ranks)", r.Output);
         var e = Assert.Throws<ConfigException>(() => ConfigLoader.Load(null, ["--checkpoint.create_seed_checkpoint"]));

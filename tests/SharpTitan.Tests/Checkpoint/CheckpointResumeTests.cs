@@ -1,5 +1,6 @@
 using SharpTitan.Tests.Distributed;
 using static SharpTitan.Tests.Checkpoint.CheckpointRuns;
+using static SharpTitan.Tests.Support.ResultComparison;
 
 namespace SharpTitan.Tests.Checkpoint;
 

@@ -4,6 +4,7 @@ using SharpTitan.Models.Llama3;
 using SharpTitan.Tests.Distributed;
 using static TorchSharp.torch;
 using static SharpTitan.Tests.Checkpoint.CheckpointRuns;
+using static SharpTitan.Tests.Support.ResultComparison;
 
 namespace SharpTitan.Tests.Checkpoint;
 
