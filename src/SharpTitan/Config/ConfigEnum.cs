@@ -7,7 +7,7 @@ namespace SharpTitan.Config;
 /// The one mapping between config enum members and their config strings: a member's
 /// <see cref="ConfigNameAttribute"/>, else its snake_case name (BlankLines &lt;-&gt; "blank_lines").
 /// </summary>
-internal static class ConfigEnum
+public static class ConfigEnum
 {
     private sealed record Table(IReadOnlyList<string> Names, Dictionary<string, object> ByName, Dictionary<object, string> ByValue);
 
