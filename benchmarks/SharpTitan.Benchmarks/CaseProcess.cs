@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
-using SharpTitan.Commands;
+using SharpTitan.Cli.Commands;
 
 namespace SharpTitan.Benchmarks;
 

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json;
-using SharpTitan.Commands;
 using SharpTitan.Distributed;
 using SharpTitan.Models.Llama3;
 using SharpTitan.Native;

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using SharpTitan.Commands;
 using SharpTitan.Distributed;
 using SharpTitan.Float8;
 using SharpTitan.Models.Llama3;

@@ -1,1 +1,1 @@
-return SharpTitan.Commands.CommandLine.Run(args);
+return SharpTitan.Cli.Commands.CommandLine.Run(args);

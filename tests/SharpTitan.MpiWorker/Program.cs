@@ -1,4 +1,4 @@
-using SharpTitan.Commands;
+using SharpTitan.Cli.Commands;
 using SharpTitan.Distributed;
 using SharpTitan.MpiWorker;
 using SharpTitan.Native;

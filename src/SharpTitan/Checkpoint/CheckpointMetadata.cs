@@ -5,14 +5,14 @@ using System.Text.Json.Serialization;
 namespace SharpTitan.Checkpoint;
 
 /// <summary>One file of a checkpoint: its size and SHA-256 (lower-case hex).</summary>
-public sealed record FileEntry(string Name, long Bytes, string Sha256);
+internal sealed record FileEntry(string Name, long Bytes, string Sha256);
 
 /// <summary>
 /// Elements [Start, Start + Count) of a tensor, stored at byte Offset of File. With BlockOffset and BlockShape
 /// (a tensor-parallel slice; see <see cref="TensorBlock"/>) the range is of that block in row-major order, else
 /// of the whole tensor.
 /// </summary>
-public sealed record ChunkEntry(string File, long Start, long Count, long Offset,
+internal sealed record ChunkEntry(string File, long Start, long Count, long Offset,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long[]? BlockOffset = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long[]? BlockShape = null)
 {
@@ -20,7 +20,7 @@ public sealed record ChunkEntry(string File, long Start, long Count, long Offset
 }
 
 /// <summary>A global tensor: full shape, dtype as stored, and the chunks that together cover it exactly once.</summary>
-public sealed record TensorEntry(string Name, string Dtype, long[] Shape, List<ChunkEntry> Chunks)
+internal sealed record TensorEntry(string Name, string Dtype, long[] Shape, List<ChunkEntry> Chunks)
 {
     [JsonIgnore] public long Numel => Shape.Aggregate(1L, (a, b) => a * b);
 }
@@ -29,7 +29,7 @@ public sealed record TensorEntry(string Name, string Dtype, long[] Shape, List<C
 /// metadata.json of a checkpoint step folder, written by rank 0 last (its presence after the rename marks a
 /// complete checkpoint). Describes global tensors, so any parallel layout can load any other.
 /// </summary>
-public sealed record CheckpointMetadata
+internal sealed record CheckpointMetadata
 {
     public const string FileName = "metadata.json", FormatName = "sharptitan-checkpoint";
     public string Format { get; init; } = FormatName;
@@ -65,7 +65,7 @@ public sealed record CheckpointMetadata
 }
 
 /// <summary>What one rank wrote (shard-R.json next to shard-R.bin); rank 0 merges these into the metadata.</summary>
-public sealed record RankManifest(int Rank, FileEntry File, List<RankChunk> Chunks)
+internal sealed record RankManifest(int Rank, FileEntry File, List<RankChunk> Chunks)
 {
     public static RankManifest Read(string path) =>
         JsonSerializer.Deserialize<RankManifest>(System.IO.File.ReadAllText(path), CheckpointMetadata.Json)
@@ -73,5 +73,5 @@ public sealed record RankManifest(int Rank, FileEntry File, List<RankChunk> Chun
 }
 
 /// <summary>A chunk as its writer knows it (with the tensor's name, dtype and shape).</summary>
-public sealed record RankChunk(string Tensor, string Dtype, long[] Shape, long Start, long Count, long Offset,
+internal sealed record RankChunk(string Tensor, string Dtype, long[] Shape, long Start, long Count, long Offset,
     long[]? BlockOffset = null, long[]? BlockShape = null);

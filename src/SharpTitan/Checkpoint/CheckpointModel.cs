@@ -1,6 +1,7 @@
 using SharpTitan.Config;
 using SharpTitan.Data;
 using SharpTitan.Models.Llama3;
+using static TorchSharp.torch;
 
 namespace SharpTitan.Checkpoint;
 
@@ -24,4 +25,33 @@ public sealed record CheckpointModel(string StepFolder, JobConfig Config, ModelA
 
     /// <summary>The tokenizer the run trained with (model.tokenizer_path of its config, or an override).</summary>
     public ITokenizer Tokenizer(string? overridePath = null) => TokenizerLoader.Load(overridePath ?? Config.Model.TokenizerPath);
+
+    /// <summary>
+    /// The checkpoint's model on one process, in fp32 and eval mode (inference, export); <paramref name="maxSeqLen"/>
+    /// sizes its rotary table (the trained sequence length when null). The caller disposes it.
+    /// </summary>
+    public Transformer LoadTransformer(int? maxSeqLen = null)
+    {
+        var model = new Transformer(Args with { MaxSeqLen = maxSeqLen ?? Args.MaxSeqLen });
+        try
+        {
+            using var scope = NewDisposeScope();
+            var tensors = CheckpointReader.ReadModel(StepFolder);
+            var shapes = model.named_parameters().ToDictionary(p => TrainingState.Model + p.name, p => p.parameter.shape);
+            try
+            {
+                CheckpointReader.CheckMatch($"checkpoint {StepFolder}", tensors.ToDictionary(t => TrainingState.Model + t.Key, t => t.Value.shape), shapes, [TrainingState.Model]);
+                using (no_grad())
+                    foreach (var (name, p) in model.named_parameters()) p.copy_(tensors[name]);
+            }
+            finally { foreach (var t in tensors.Values) t.Dispose(); }
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        model.eval();
+        return model;
+    }
 }

@@ -22,7 +22,7 @@ public static class CheckpointReader
     /// starting with one of <paramref name="prefixes"/> are compared), then fills every target piece.
     /// Collective over <paramref name="world"/>. Optional pieces are filled only when the checkpoint has them.
     /// </summary>
-    public static CheckpointMetadata Load(string stepFolder, IReadOnlyDictionary<string, long[]> expected, string[] prefixes,
+    internal static CheckpointMetadata Load(string stepFolder, IReadOnlyDictionary<string, long[]> expected, string[] prefixes,
         IReadOnlyList<StatePiece> targets, IProcessGroup world, IReadOnlyList<StatePiece>? optional = null)
     {
         var staging = new List<(StatePiece Target, Tensor Data)>();
@@ -135,7 +135,7 @@ public static class CheckpointReader
     }
 
     /// <summary>A tensor's chunks must cover its elements exactly once.</summary>
-    public static void CheckCoverage(TensorEntry t, string folder) =>
+    internal static void CheckCoverage(TensorEntry t, string folder) =>
         StoredRuns(t, Dtypes.Size(Dtypes.Parse(t.Dtype, $"{folder} ({t.Name})")), folder);
 
     private static unsafe void ReadAll(string folder, CheckpointMetadata meta, Dictionary<string, TensorEntry> byName,

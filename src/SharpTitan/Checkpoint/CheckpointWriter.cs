@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace SharpTitan.Checkpoint;
 
 /// <summary>What a save records besides tensors.</summary>
-public sealed record SaveInfo(int Step, bool ModelOnly, long OptimizerStep, string? DataLoader, string ConfigToml);
+internal sealed record SaveInfo(int Step, bool ModelOnly, long OptimizerStep, string? DataLoader, string ConfigToml);
 
 /// <summary>
 /// Writes one checkpoint step. Every rank writes shard-R.bin (its pieces) and then shard-R.json (their chunks and
@@ -14,7 +14,7 @@ public sealed record SaveInfo(int Step, bool ModelOnly, long OptimizerStep, stri
 /// never picks. <see cref="Begin"/> and <see cref="Finish"/> hold the collectives (main thread);
 /// <see cref="WriteRank"/> and <see cref="Complete"/> touch files only, so they may run on a background thread.
 /// </summary>
-public sealed class CheckpointWriter(string root, IProcessGroup world, int keepLatestK)
+internal sealed class CheckpointWriter(string root, IProcessGroup world, int keepLatestK)
 {
     public const string ConfigFile = "config.toml";
     private static readonly TimeSpan ManifestTimeout = TimeSpan.FromMinutes(30);

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace SharpTitan.Checkpoint;
 
 /// <summary>Dtype names as checkpoints and safetensors files spell them (torch's names: see <see cref="DtypeScalarTypes"/>).</summary>
-public static class Dtypes
+internal static class Dtypes
 {
     public static string Name(ScalarType t) =>
         t.ToDtype() is { } d ? d.ToConfigString() : throw new NotSupportedException($"dtype {t} in a checkpoint");

@@ -11,7 +11,7 @@ namespace SharpTitan.Checkpoint;
 /// What each byte range holds is recorded in the metadata, not in the file. Written with a running SHA-256 and
 /// fsynced before the writer reports it.
 /// </summary>
-public static class ShardFile
+internal static class ShardFile
 {
     public static readonly byte[] Magic = "STSHARD1"u8.ToArray();
     private const int Block = 16 << 20;

@@ -12,7 +12,7 @@ namespace SharpTitan.Checkpoint;
 /// each parameter (and its moments) is this rank's block of the global tensor; under FSDP x TP the FSDP shards
 /// are flat ranges of those blocks.
 /// </summary>
-public static class TrainingState
+internal static class TrainingState
 {
     public const string Model = "model.", ExpAvg = "optimizer.exp_avg.", ExpAvgSq = "optimizer.exp_avg_sq.";
 

@@ -26,7 +26,7 @@ public static class ConfigHelp
     }
 
     /// <summary>The key's type in words: "an integer", "one of \"a\", \"b\"", "a list of \"a\", \"b\"", ...</summary>
-    public static string TypeName(ConfigSchema.Key key)
+    internal static string TypeName(ConfigSchema.Key key)
     {
         var t = key.ValueType;
         string Choices() => string.Join(", ", key.AllowedValues!.Select(v => $"\"{v}\""));

@@ -5,7 +5,7 @@ namespace SharpTitan.Config;
 /// snake_case name (torchtitan's exact spelling: "AdamW", "for-loop", "bfloat16").
 /// </summary>
 [AttributeUsage(AttributeTargets.Field)]
-public sealed class ConfigNameAttribute(string name) : Attribute
+internal sealed class ConfigNameAttribute(string name) : Attribute
 {
     public string Name { get; } = name;
 }

@@ -8,9 +8,9 @@ namespace SharpTitan.Config;
 /// The sections and keys of <see cref="JobConfig"/> found by reflection, with snake_case names, and the one
 /// place that turns a TOML or command-line value into a typed key value (with the one-line errors).
 /// </summary>
-public static class ConfigSchema
+internal static class ConfigSchema
 {
-    public sealed record Key(string Section, string Name, PropertyInfo Property)
+    internal sealed record Key(string Section, string Name, PropertyInfo Property)
     {
         public string FullName => $"{Section}.{Name}";
         public Type ValueType => Nullable.GetUnderlyingType(Property.PropertyType) ?? Property.PropertyType;
@@ -27,7 +27,7 @@ public static class ConfigSchema
                                       && new NullabilityInfoContext().Create(Property).WriteState == NullabilityState.Nullable);
     }
 
-    public sealed record Section(string Name, PropertyInfo Property, IReadOnlyList<Key> Keys);
+    internal sealed record Section(string Name, PropertyInfo Property, IReadOnlyList<Key> Keys);
 
     public static IReadOnlyList<Section> Sections { get; } = typeof(JobConfig).GetProperties()
         .Select(sp => new Section(SnakeCase(sp.Name), sp,

@@ -4,7 +4,7 @@ using SharpTitan.Models.Llama3;
 namespace SharpTitan.Config;
 
 /// <summary>Checks every key's range and allowed values, and the rules that tie keys together.</summary>
-public static class ConfigValidator
+internal static class ConfigValidator
 {
     public static void Validate(JobConfig config)
     {

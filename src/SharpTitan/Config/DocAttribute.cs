@@ -5,7 +5,7 @@ namespace SharpTitan.Config;
 /// `sharptitan config --help` shows. Every key carries one (a test checks).
 /// </summary>
 [AttributeUsage(AttributeTargets.Property)]
-public sealed class DocAttribute(string text) : Attribute
+internal sealed class DocAttribute(string text) : Attribute
 {
     public string Text { get; } = text;
 }

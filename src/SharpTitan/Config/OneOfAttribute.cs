@@ -5,7 +5,7 @@ namespace SharpTitan.Config;
 /// config names to this subset (e.g. a <see cref="Dtype"/> key that takes only "float32" or "bfloat16").
 /// </summary>
 [AttributeUsage(AttributeTargets.Property)]
-public sealed class OneOfAttribute(params string[] values) : Attribute
+internal sealed class OneOfAttribute(params string[] values) : Attribute
 {
     public string[] Values { get; } = values;
 }

@@ -8,7 +8,7 @@ namespace SharpTitan.Distributed;
 /// first collectives wait for every rank to load and build; after it, <see cref="TrainTimeout"/>.
 /// Each thread that runs collectives owns one slot; the watchdog thread scans the slots.
 /// </summary>
-public sealed class CollectiveWatchdog : IDisposable
+internal sealed class CollectiveWatchdog : IDisposable
 {
     internal sealed class Slot
     {

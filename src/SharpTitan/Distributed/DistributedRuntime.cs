@@ -35,7 +35,7 @@ public static class DistributedRuntime
     /// The watchdog of the MPI backend (set <see cref="CollectiveWatchdog.InitTimeout"/> / TrainTimeout from the
     /// config, call BeginTraining after the first step); null for a single process, which has nothing to wait on.
     /// </summary>
-    public static CollectiveWatchdog? Watchdog => _mpi?.Watchdog;
+    internal static CollectiveWatchdog? Watchdog => _mpi?.Watchdog;
 
     /// <summary>Starts the runtime once (later calls return the same world) and returns the world group.</summary>
     public static IProcessGroup Initialize()

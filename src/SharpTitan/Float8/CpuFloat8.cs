@@ -5,7 +5,7 @@ namespace SharpTitan.Float8;
 /// AMX-INT8 (AMX-FP16 for mixed e4m3/e5m2 operands), otherwise it dequantizes both operands to float32 and
 /// multiplies those (libtorch 2.10, aten/src/ATen/native/Blas.cpp).
 /// </summary>
-public static class CpuFloat8
+internal static class CpuFloat8
 {
     public static bool HasAmxInt8 => Flags.Contains("amx_int8");
 

@@ -7,7 +7,7 @@ namespace SharpTitan.Float8;
 /// max / amax (computed in float64, kept as float32; amax below 1e-12 counts as 1e-12, so an all-zero tensor
 /// gets a finite scale); data = clamp(x * scale, ±max) cast to float8 (round to nearest even).
 /// </summary>
-public static class Float8Cast
+internal static class Float8Cast
 {
     /// <summary>torchao's floor for amax.</summary>
     public const double MinAmax = 1e-12;

@@ -9,7 +9,7 @@ namespace SharpTitan.Float8;
 /// output projection) and those with a dimension that is not a multiple of 16 (logged). Runs after tensor parallel
 /// has split the weights (it checks the local shapes and learns each weight's split) and before FSDP.
 /// </summary>
-public sealed class Float8Converter : IFloat8AllGather, IDisposable
+internal sealed class Float8Converter : IFloat8AllGather, IDisposable
 {
     private readonly List<LinearLayer> _converted = [];
     private readonly Dictionary<string, Float8LinearKernel> _byWeight = [];

@@ -8,7 +8,7 @@ namespace SharpTitan.Float8;
 /// 57344). libtorch's cast rounds to nearest even but does not saturate (e4m3fn turns 480 into NaN), so values are
 /// clamped to ±Max before the cast.
 /// </summary>
-public sealed record Float8Format(ScalarType Dtype, double Max, string Name)
+internal sealed record Float8Format(ScalarType Dtype, double Max, string Name)
 {
     /// <summary>Forward operands (inputs, weights): more mantissa, less range.</summary>
     public static readonly Float8Format E4M3 = new((ScalarType)24, 448, "e4m3");

@@ -10,7 +10,7 @@ namespace SharpTitan.Float8;
 /// input (async tensor parallel calls it on sequence chunks). The result and the gradients come out in the
 /// compute dtype: autocast's when it is on, else the input's.
 /// </summary>
-public sealed class Float8LinearKernel(string name, Float8Recipe recipe, Float8MatmulMode mode, Float8TpLayout? tp) : ILinearKernel
+internal sealed class Float8LinearKernel(string name, Float8Recipe recipe, Float8MatmulMode mode, Float8TpLayout? tp) : ILinearKernel
 {
     /// <summary>The layer's fully-qualified name, e.g. layers.0.attention.wq.</summary>
     public string Name { get; } = name;

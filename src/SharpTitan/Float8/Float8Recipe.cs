@@ -17,7 +17,7 @@ public sealed record Float8Recipe(string Name, bool Rowwise, bool WeightGradInHi
     public static readonly Float8Recipe RowwiseRecipe = new("rowwise", true, false);
     public static readonly Float8Recipe RowwiseWithGwHp = new("rowwise_with_gw_hp", true, true);
 
-    public Float8Format GradientFormat => Rowwise ? Float8Format.E4M3 : Float8Format.E5M2;
+    internal Float8Format GradientFormat => Rowwise ? Float8Format.E4M3 : Float8Format.E5M2;
     public bool PowerOfTwoScales => Rowwise;
 
     public static Float8Recipe Parse(string name) => name switch

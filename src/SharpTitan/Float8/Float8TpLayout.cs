@@ -4,14 +4,14 @@ using static TorchSharp.torch;
 namespace SharpTitan.Float8;
 
 /// <summary>The axes of a linear's matmuls: tokens (rows of the input), input features, output features.</summary>
-public enum LinearAxis { Tokens, In, Out }
+internal enum LinearAxis { Tokens, In, Out }
 
 /// <summary>
 /// A float8 linear under tensor parallel: the TP group and which axis of the weight is split across it
 /// (column-wise layers split output features, row-wise ones input features). Scales must not depend on the split:
 /// an amax over a split axis is all-reduced (max) over the group.
 /// </summary>
-public sealed class Float8TpLayout(IProcessGroup group, LinearAxis shardedAxis)
+internal sealed class Float8TpLayout(IProcessGroup group, LinearAxis shardedAxis)
 {
     public IProcessGroup Group { get; } = group;
     public LinearAxis ShardedAxis { get; } = shardedAxis;

@@ -7,7 +7,7 @@ namespace SharpTitan.Float8;
 /// parameters to gather as float8, where to hand the gathered float8 weights, and how to make their scales
 /// independent of tensor-parallel splits.
 /// </summary>
-public interface IFloat8AllGather
+internal interface IFloat8AllGather
 {
     /// <summary>True for the weight of a float8 linear, by parameter name (layers.0.attention.wq.weight).</summary>
     bool GathersInFloat8(string parameterName);

@@ -6,7 +6,7 @@ namespace SharpTitan.Float8;
 /// How tensor parallel split the weights the float8 converter sees (it runs after TP): amaxes of split weights are
 /// reduced over <see cref="Group"/> where the recipe's scale spans the split.
 /// </summary>
-public interface IWeightSplit
+internal interface IWeightSplit
 {
     IProcessGroup Group { get; }
 

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace SharpTitan.Float8;
 
 /// <summary>How float8 matmuls run.</summary>
-public enum Float8MatmulMode
+internal enum Float8MatmulMode
 {
     /// <summary>libtorch's _scaled_mm (<see cref="ScaledMatmulKernel"/>).</summary>
     ScaledMm,
@@ -13,7 +13,7 @@ public enum Float8MatmulMode
 }
 
 /// <summary>a @ b for float8 operands, each carrying its scale: a [M, K] with a scalar or [M, 1] scale, b [K, N] with a scalar or [1, N] one.</summary>
-public static class ScaledMatmul
+internal static class ScaledMatmul
 {
     public static Tensor Multiply(Float8Tensor a, Float8Tensor b, ScalarType outDtype, Float8MatmulMode mode)
     {

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace SharpTitan.Metrics;
 
 /// <summary>The per-step console line (rank 0), coloured on a terminal unless disabled.</summary>
-public sealed class ConsoleMetricsWriter(TextWriter output, bool color)
+internal sealed class ConsoleMetricsWriter(TextWriter output, bool color)
 {
     /// <summary>Set by `sharptitan launch` for its ranks: "1" when the launcher's own output is a terminal.</summary>
     public const string ColorVariable = "SHARPTITAN_COLOR";

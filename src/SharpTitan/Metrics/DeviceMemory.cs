@@ -7,7 +7,7 @@ namespace SharpTitan.Metrics;
 /// The memory figure of the metrics line for the job's device: on CPU the process's resident memory against the
 /// machine's. A GPU build adds the device allocator's figures as another implementation.
 /// </summary>
-public abstract class DeviceMemory
+internal abstract class DeviceMemory
 {
     public static DeviceMemory For(Device device) => ComputeDevice.IsCpu(device)
         ? new HostMemory()

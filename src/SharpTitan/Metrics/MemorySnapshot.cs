@@ -8,7 +8,7 @@ namespace SharpTitan.Metrics;
 /// bytes of the training state the trainer knows (parameters, gradients, optimizer state). Appended as one JSON
 /// line to {dump_folder}/{save_memory_snapshot_folder}/rank{r}_memory.jsonl.
 /// </summary>
-public static class MemorySnapshot
+internal static class MemorySnapshot
 {
     public static void Append(string folder, int rank, int step, long stateBytes)
     {

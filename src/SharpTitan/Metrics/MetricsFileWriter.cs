@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace SharpTitan.Metrics;
 
 /// <summary>One JSON line per logged step in {dump_folder}/metrics.jsonl (or metrics_rank{r}.jsonl for every rank).</summary>
-public sealed class MetricsFileWriter : IDisposable
+internal sealed class MetricsFileWriter : IDisposable
 {
     private readonly StreamWriter _writer;
     public string Path { get; }
@@ -27,7 +27,7 @@ public sealed class MetricsFileWriter : IDisposable
 }
 
 /// <summary>The fields of a metrics.jsonl line (snake_case as torchtitan's metric names).</summary>
-public sealed record MetricsRecord(
+internal sealed record MetricsRecord(
     [property: System.Text.Json.Serialization.JsonPropertyName("step")] int Step,
     [property: System.Text.Json.Serialization.JsonPropertyName("loss")] double Loss,
     [property: System.Text.Json.Serialization.JsonPropertyName("grad_norm")] double GradNorm,

@@ -1,7 +1,7 @@
 namespace SharpTitan.Metrics;
 
 /// <summary>Process resident memory from /proc (native libtorch memory is invisible to the GC, RSS is not).</summary>
-public static class ProcessMemory
+internal static class ProcessMemory
 {
     public static long RssBytes() => ReadStatusKb("VmRSS:") * 1024;
     public static long PeakRssBytes() => ReadStatusKb("VmHWM:") * 1024;

@@ -5,7 +5,7 @@ namespace SharpTitan.Metrics;
 /// traced, and the trace is written after the cycle's last step. (profiler_warmup exists for torch.profiler's
 /// warm-up; the span tracer needs none, so it only shortens nothing here.)
 /// </summary>
-public sealed class ProfilingSchedule(int freq, int active)
+internal sealed class ProfilingSchedule(int freq, int active)
 {
     private readonly int _active = Math.Min(active, freq);
 

@@ -7,7 +7,7 @@ namespace SharpTitan.Metrics;
 /// `label [#####     ] 45.0% 12.3/27.0 MB 10.1 MB/s`, redrawn in place at most every 200 ms. With no output
 /// (not a terminal) it stays silent; callers print their own summary line.
 /// </summary>
-public sealed class ProgressBar(TextWriter? output, string label, long? totalBytes, long startBytes = 0)
+internal sealed class ProgressBar(TextWriter? output, string label, long? totalBytes, long startBytes = 0)
 {
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly long _start = startBytes;

@@ -8,7 +8,7 @@ namespace SharpTitan.Metrics;
 /// metrics.jsonl and TensorBoard on rank 0 unless metrics.save_for_all_ranks; traces and memory snapshots on
 /// every rank.
 /// </summary>
-public sealed class RunRecorder : IDisposable
+internal sealed class RunRecorder : IDisposable
 {
     private readonly JobConfig _config;
     private readonly int _rank;

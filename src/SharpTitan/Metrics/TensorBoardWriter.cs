@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace SharpTitan.Metrics;
 
 /// <summary>TensorBoard event files through TorchSharp's SummaryWriter, one run folder per start.</summary>
-public sealed class TensorBoardWriter
+internal sealed class TensorBoardWriter
 {
     private readonly SummaryWriter _writer;
     public string RunFolder { get; }

@@ -8,7 +8,7 @@ namespace SharpTitan.Metrics;
 /// TFLOP/s = FLOPs per token x tokens/s; MFU = that / peak.
 /// </summary>
 /// <param name="memory">The device memory the line reports (default: the host's).</param>
-public sealed class ThroughputMeter(double flopsPerToken, double peakTflops, int nonDataParallelSize, DeviceMemory? memory = null)
+internal sealed class ThroughputMeter(double flopsPerToken, double peakTflops, int nonDataParallelSize, DeviceMemory? memory = null)
 {
     private readonly Stopwatch _sinceLog = Stopwatch.StartNew();
     private readonly Stopwatch _sinceStart = Stopwatch.StartNew();

@@ -10,13 +10,13 @@ namespace SharpTitan.Metrics;
 /// (chrome://tracing, Perfetto). Off unless a profiling window is open, where a span costs two timestamps.
 /// Process-wide so code that knows nothing of the trainer (collectives) can record spans too.
 /// </summary>
-public static class Tracer
+internal static class Tracer
 {
     private static readonly Stopwatch Clock = Stopwatch.StartNew();
     private static readonly ConcurrentQueue<TraceEvent> Events = new();
     private static volatile bool _active;
 
-    public readonly record struct TraceEvent(string Name, string Category, double StartUs, double DurationUs, int ThreadId);
+    internal readonly record struct TraceEvent(string Name, string Category, double StartUs, double DurationUs, int ThreadId);
 
     public static bool Active => _active;
 
@@ -45,7 +45,7 @@ public static class Tracer
         Events.Clear();
     }
 
-    public readonly struct Span : IDisposable
+    internal readonly struct Span : IDisposable
     {
         private readonly string? _name;
         private readonly string _category;

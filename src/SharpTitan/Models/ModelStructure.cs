@@ -8,7 +8,7 @@ namespace SharpTitan.Models;
 /// A model's modules as indented lines: each module's name and type, the shapes and dtypes of the parameters it
 /// holds itself, and for a <see cref="LinearLayer"/> the kernel a converter installed (model.print_after_conversion).
 /// </summary>
-public static class ModelStructure
+internal static class ModelStructure
 {
     public static string Describe(nn.Module model, string title)
     {

@@ -8,7 +8,7 @@ namespace SharpTitan.Native;
 /// libtorch_cpu.so (mangled names from `nm -D`). The state is thread-local in libtorch, like torch.autocast.
 /// c10::DeviceType and c10::ScalarType are 8-bit enums (CPU = 0).
 /// </summary>
-public static partial class Autocast
+internal static partial class Autocast
 {
     private const string Lib = "torch_cpu";
     private const sbyte Cpu = 0;

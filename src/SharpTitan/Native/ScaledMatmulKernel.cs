@@ -11,7 +11,7 @@ namespace SharpTitan.Native;
 /// handle is; the result is a new heap at::Tensor that the returned Tensor owns (disposing deletes it).
 /// On failure libtorch prints the exception to stderr and returns non-zero.
 /// </summary>
-public static partial class ScaledMatmulKernel
+internal static partial class ScaledMatmulKernel
 {
     [LibraryImport("torch_cpu", EntryPoint = "aoti_torch_cpu__scaled_mm")]
     private static partial int ScaledMm(nint self, nint mat2, nint scaleA, nint scaleB, nint bias, nint scaleResult,

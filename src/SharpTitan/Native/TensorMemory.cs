@@ -4,7 +4,7 @@ using TorchSharp;
 namespace SharpTitan.Native;
 
 /// <summary>Raw access to a tensor's memory, which TorchSharp does not expose publicly.</summary>
-public static partial class TensorMemory
+internal static partial class TensorMemory
 {
     [LibraryImport("LibTorchSharp", EntryPoint = "THSTensor_data")]
     private static partial nint THSTensor_data(nint tensor);

@@ -10,7 +10,7 @@ namespace SharpTitan.Precision;
 /// forward, cached), norms and the loss stay fp32, and the casts' backward returns fp32 gradients. Backward runs
 /// outside autocast, as PyTorch recommends; recomputed blocks switch it back on (<see cref="RecomputeState"/>).
 /// </summary>
-public sealed class AutocastPrecision(Transformer model, ScalarType dtype) : IMixedPrecision
+internal sealed class AutocastPrecision(Transformer model, ScalarType dtype) : IMixedPrecision
 {
     private readonly List<(string Name, Tensor Value)> _named = model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList();
 

@@ -8,7 +8,7 @@ namespace SharpTitan.Precision;
 /// fp32; logits are cast to fp32 before the loss. The trainer calls the hooks below around each micro-step and
 /// optimizer step.
 /// </summary>
-public interface IMixedPrecision : IDisposable
+internal interface IMixedPrecision : IDisposable
 {
     /// <summary>The fp32 tensors the optimizer updates (their .grad receives the gradients).</summary>
     IReadOnlyList<Tensor> Masters { get; }

@@ -11,7 +11,7 @@ namespace SharpTitan.Precision;
 /// (and cleared, so micro-steps accumulate in fp32), after each optimizer step the masters are cast into the
 /// model's parameters (in place: hooks and transforms keep their Parameter objects).
 /// </summary>
-public sealed class MasterCopyPrecision : IMixedPrecision
+internal sealed class MasterCopyPrecision : IMixedPrecision
 {
     private readonly (string Name, Parameter Param, Tensor Master)[] _entries;
     private readonly ScalarType _dtype;

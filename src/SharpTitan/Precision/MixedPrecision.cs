@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace SharpTitan.Precision;
 
 /// <summary>Chooses the single-process mixed-precision implementation (a step of <c>Llama3Parallelize</c>).</summary>
-public static class MixedPrecision
+internal static class MixedPrecision
 {
     /// <summary>
     /// training.mixed_precision_impl: "master_copy" (the model holds bf16 parameters, the optimizer fp32 masters;

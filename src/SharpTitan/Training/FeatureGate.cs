@@ -6,7 +6,7 @@ namespace SharpTitan.Training;
 /// Config values that ask for something this build does not do yet: an error, never silently ignored.
 /// Remove a line here when its feature lands.
 /// </summary>
-public static class FeatureGate
+internal static class FeatureGate
 {
     public static void RequireBuilt(JobConfig c)
     {

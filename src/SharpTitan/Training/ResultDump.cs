@@ -9,7 +9,7 @@ namespace SharpTitan.Training;
 /// "STPD" + int32 count, then per parameter: int32 name length, UTF-8 name, int64 element count, fp32 values
 /// (little-endian), sorted by name.
 /// </summary>
-public static class ResultDump
+internal static class ResultDump
 {
     public static void WriteLosses(string folder, IEnumerable<double> losses)
     {

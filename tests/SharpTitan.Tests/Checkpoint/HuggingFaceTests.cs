@@ -1,6 +1,6 @@
 using SharpTitan.Checkpoint;
 using SharpTitan.Checkpoint.HuggingFace;
-using SharpTitan.Commands;
+using SharpTitan.Cli.Commands;
 using SharpTitan.Models.Llama3;
 using SharpTitan.Tests.Support;
 using SharpTitan.Training;
@@ -88,7 +88,7 @@ public class HuggingFaceTests
         foreach (var (name, value) in a) Assert.True(Same(value, b[name]), name);
 
         // Logits: the checkpoint's model vs a trainer that starts from the Hugging Face folder.
-        using var original = GenerateCommand.Load(CheckpointModel.Open(step), 32);
+        using var original = CheckpointModel.Open(step).LoadTransformer(32);
         using var trainer = new Trainer(TinyConfig.Create(steps: 1, overrides: ["--checkpoint.enable", "--checkpoint.initial_load_path", hf,
             "--checkpoint.initial_load_in_hf", "--job.dump_folder", TestSetup.TempDir("hf-load")]), TextWriter.Null);
         using var scope = NewDisposeScope();
@@ -115,7 +115,7 @@ public class HuggingFaceTests
     {
         var dump = TestSetup.TempDir("gen");
         using (var t = new Trainer(TinyConfig.Create(steps: 2, overrides: ["--checkpoint.enable", "--job.dump_folder", dump]), TextWriter.Null)) t.Run();
-        using var model = GenerateCommand.Load(CheckpointModel.Open(Path.Combine(dump, "checkpoint")), 64);
+        using var model = CheckpointModel.Open(Path.Combine(dump, "checkpoint")).LoadTransformer(64);
         var prompt = new[] { 256, 84, 104, 101 };
         var greedy = Inference.TextGenerator.Generate(model, prompt, 12, new(Temperature: 0));
         Assert.Equal(12, greedy.Count);

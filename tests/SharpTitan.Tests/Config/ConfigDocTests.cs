@@ -35,7 +35,7 @@ public class ConfigDocTests
     [Fact]
     public void ConfigCommandHelpPrintsTheKeysAndSucceeds()
     {
-        var command = new SharpTitan.Commands.ConfigCommand();
+        var command = new SharpTitan.Cli.Commands.ConfigCommand();
         var saved = Console.Out;
         var output = new StringWriter();
         int rc;

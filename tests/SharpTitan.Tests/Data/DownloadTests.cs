@@ -2,7 +2,7 @@ using System.IO.Compression;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using SharpTitan.Commands;
+using SharpTitan.Cli.Commands;
 using SharpTitan.Data;
 
 namespace SharpTitan.Tests.Data;

@@ -1,4 +1,4 @@
-using SharpTitan.Commands;
+using SharpTitan.Cli.Commands;
 
 namespace SharpTitan.Tests.Distributed;
 

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using SharpTitan.Commands;
+using SharpTitan.Cli.Commands;
 using SharpTitan.Metrics;
 using SharpTitan.Tests.Support;
 using SharpTitan.Training;

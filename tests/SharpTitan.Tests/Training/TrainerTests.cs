@@ -1,4 +1,4 @@
-using SharpTitan.Commands;
+using SharpTitan.Cli.Commands;
 using SharpTitan.Tests.Support;
 using SharpTitan.Training;
 using static TorchSharp.torch;

@@ -1,4 +1,7 @@
 using SharpTitan.Native;
+using SharpTitan.Config;
+using SharpTitan.Data;
+using SharpTitan.Distributed;
 using SharpTitan.Metrics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -109,5 +112,41 @@ public static class HfCheckpoint
             throw;
         }
         return result;
+    }
+
+    /// <summary>A checkpoint's model as a Hugging Face Llama folder; returns the files written and the number of tensors.</summary>
+    public static (List<string> Files, int Tensors) ExportCheckpoint(CheckpointModel model, string folder, ScalarType dtype,
+        long maxShardBytes = DefaultMaxShardBytes)
+    {
+        using var scope = NewDisposeScope();
+        var tensors = CheckpointReader.ReadModel(model.StepFolder);
+        try { return (Export(tensors, model.Args, folder, dtype, maxShardBytes), tensors.Count); }
+        finally { foreach (var t in tensors.Values) t.Dispose(); }
+    }
+
+    /// <summary>
+    /// A Hugging Face Llama folder as a model-only checkpoint <paramref name="output"/>/step-0 (for
+    /// checkpoint.initial_load_path) of the model <paramref name="config"/> names (flavor, the tokenizer's vocabulary,
+    /// training.seq_len), which it also stores as its config.toml. Returns the step folder and the number of tensors.
+    /// </summary>
+    public static (string StepFolder, int Tensors) ImportAsCheckpoint(string hfFolder, JobConfig config, string output)
+    {
+        var tokenizer = TokenizerLoader.Load(config.Model.TokenizerPath);
+        if (!ModelFlavors.Llama3.TryGetValue(config.Model.Flavor, out var flavor)) throw new ConfigException($"model.flavor \"{config.Model.Flavor}\" is not a known flavor");
+        var args = flavor with { VocabSize = tokenizer.VocabSize, MaxSeqLen = config.Training.SeqLen };
+        using var scope = NewDisposeScope();
+        var tensors = Import(hfFolder, args);
+        CheckpointReader.CheckMatch($"Hugging Face model {hfFolder}", tensors.ToDictionary(t => TrainingState.Model + t.Key, t => t.Value.shape),
+            TrainingState.ParameterShapes(args).ToDictionary(t => TrainingState.Model + t.Key, t => t.Value), [TrainingState.Model]);
+        var world = new SingleProcessGroup();
+        var writer = new CheckpointWriter(output, world, keepLatestK: 0);
+        Directory.CreateDirectory(output);
+        var data = tensors.OrderBy(t => t.Key, StringComparer.Ordinal).Select(t =>
+        {
+            var piece = TrainingState.Whole(TrainingState.Model + t.Key, t.Value);
+            return (piece, piece.Slice());
+        }).ToList();
+        var final = writer.Save(new SaveInfo(0, ModelOnly: true, 0, null, ConfigPrinter.ToToml(config)), data);
+        return (final!, tensors.Count);
     }
 }

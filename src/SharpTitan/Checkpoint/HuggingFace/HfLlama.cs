@@ -13,7 +13,7 @@ namespace SharpTitan.Checkpoint.HuggingFace;
 /// each head; Hugging Face rotates halves (x[i], x[i + head_dim/2]). Permuting the rows of wq and wk per head
 /// (pair element j of pair i goes to row j x head_dim/2 + i) makes the two compute the same attention.
 /// </summary>
-public static partial class HfLlama
+internal static partial class HfLlama
 {
     private static readonly (string Ours, string Hf)[] BlockNames =
     [

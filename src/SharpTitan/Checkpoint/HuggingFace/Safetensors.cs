@@ -12,7 +12,7 @@ namespace SharpTitan.Checkpoint.HuggingFace;
 /// {"name": {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, "__metadata__": {...}} (offsets from
 /// the end of the header), then the raw little-endian tensor bytes.
 /// </summary>
-public static class Safetensors
+internal static class Safetensors
 {
     private static string Code(ScalarType t) => t switch
     {

@@ -1,7 +1,7 @@
 namespace SharpTitan.Data;
 
 /// <summary>The allenai/c4 "en" shards on the Hugging Face hub: c4-SPLIT.NNNNN-of-MMMMM.json.gz.</summary>
-public static class C4Shards
+internal static class C4Shards
 {
     public const string DefaultEndpoint = "https://huggingface.co";
 

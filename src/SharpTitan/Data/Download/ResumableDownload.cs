@@ -7,13 +7,13 @@ using System.Net.Http.Headers;
 namespace SharpTitan.Data;
 
 /// <summary>Why a download failed: a network or server problem, reported as one line.</summary>
-public sealed class DownloadException(string message) : Exception(message);
+internal sealed class DownloadException(string message) : Exception(message);
 
 /// <summary>
 /// Downloads one gzip file over HTTP(S) into DEST.part, resuming a previous partial download with a range request,
 /// verifies the whole gzip stream, then renames it to DEST. A file already at DEST is verified and kept.
 /// </summary>
-public sealed class ResumableDownload(HttpClient http, TextWriter? progress = null)
+internal sealed class ResumableDownload(HttpClient http, TextWriter? progress = null)
 {
     /// <summary>Returns the bytes transferred by this call (0 when DEST was already complete).</summary>
     public async Task<long> FetchAsync(Uri url, string dest, CancellationToken cancel = default)

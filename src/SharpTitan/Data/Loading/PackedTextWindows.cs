@@ -4,7 +4,7 @@ namespace SharpTitan.Data;
 /// Documents tokenized as [BOS] text [EOS], concatenated, and cut into windows: the streaming source. When the
 /// documents run out they repeat (logged once, with the epoch's document and skipped-record counts).
 /// </summary>
-public sealed class PackedTextWindows : IWindowSource
+internal sealed class PackedTextWindows : IWindowSource
 {
     private readonly DocumentSource _source;
     private readonly ITokenizer _tokenizer;

@@ -5,7 +5,7 @@ namespace SharpTitan.Data;
 /// [w x len, (w+1) x len) of the file's stream repeated end to end, the same windows the streaming source cuts
 /// (it repeats the same stream), and skipping other ranks' rows reads nothing.
 /// </summary>
-public sealed class TokenFileWindows(TokenFile file, int windowLength) : IWindowSource, IDisposable
+internal sealed class TokenFileWindows(TokenFile file, int windowLength) : IWindowSource, IDisposable
 {
     private long _window;
 

@@ -6,7 +6,7 @@ namespace SharpTitan.Data;
 /// Expands a dataset path into its files, sorted ordinally: a file; a directory (its supported files, recursively);
 /// or a glob (<c>*</c> and <c>?</c> within a name, <c>**</c> across folders), e.g. <c>data/c4/c4-train.*.json.gz</c>.
 /// </summary>
-public static class DatasetFiles
+internal static class DatasetFiles
 {
     public static readonly string[] Extensions = [".jsonl", ".json", ".jsonl.gz", ".json.gz", ".parquet", ".txt"];
 

@@ -12,7 +12,7 @@ public sealed class DocumentSource
     private readonly Func<string, IRecordFormat> _formatOf;
     private long _skipped;
 
-    public DocumentSource(string name, IReadOnlyList<string> files, Func<string, IRecordFormat> formatOf)
+    internal DocumentSource(string name, IReadOnlyList<string> files, Func<string, IRecordFormat> formatOf)
     {
         Name = name;
         Files = files;

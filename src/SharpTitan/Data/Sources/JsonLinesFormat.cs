@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace SharpTitan.Data;
 
 /// <summary>JSON lines (.jsonl, .json; gzipped as C4 ships them: .json.gz, .jsonl.gz). Record i is line i + 1.</summary>
-public sealed class JsonLinesFormat(string textField) : IRecordFormat
+internal sealed class JsonLinesFormat(string textField) : IRecordFormat
 {
     public IEnumerable<string?> Read(string file, long fromRecord)
     {

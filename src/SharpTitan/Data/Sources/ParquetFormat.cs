@@ -3,7 +3,7 @@ using Parquet;
 namespace SharpTitan.Data;
 
 /// <summary>Parquet files with a string column holding the text (default "text"). Record i is row i.</summary>
-public sealed class ParquetFormat(string textColumn) : IRecordFormat
+internal sealed class ParquetFormat(string textColumn) : IRecordFormat
 {
     public IEnumerable<string?> Read(string file, long fromRecord)
     {

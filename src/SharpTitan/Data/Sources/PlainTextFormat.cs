@@ -1,7 +1,7 @@
 namespace SharpTitan.Data;
 
 /// <summary>Plain text: the whole file is one document (record 0), or each blank-line separated block is one.</summary>
-public sealed class PlainTextFormat(bool splitOnBlankLines) : IRecordFormat
+internal sealed class PlainTextFormat(bool splitOnBlankLines) : IRecordFormat
 {
     public IEnumerable<string?> Read(string file, long fromRecord)
     {

@@ -3,7 +3,7 @@ using System.Reflection;
 namespace SharpTitan.Data;
 
 /// <summary>The project's own sample corpus (assets/corpus), embedded in the library: one document per file.</summary>
-public static class SampleCorpus
+internal static class SampleCorpus
 {
     private const string Prefix = "corpus/";
 

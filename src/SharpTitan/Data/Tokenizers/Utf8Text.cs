@@ -3,7 +3,7 @@ using System.Text;
 namespace SharpTitan.Data;
 
 /// <summary>UTF-16 text as UTF-8 sees it: lone surrogates become U+FFFD, as Encoding.UTF8 writes them.</summary>
-public static class Utf8Text
+internal static class Utf8Text
 {
     /// <summary>The text unchanged when it is valid UTF-16 (the common case, no allocation); otherwise a copy
     /// with each lone surrogate replaced, so every tokenizer sees the same text the byte tokenizer encodes.</summary>

@@ -1,7 +1,7 @@
 namespace SharpTitan.Distributed.Mpi;
 
 /// <summary>The MPI implementations whose ABI the binding knows.</summary>
-public enum MpiFlavor
+internal enum MpiFlavor
 {
     /// <summary>OpenMPI (`libmpi.so.40`): handles are addresses of exported globals.</summary>
     OpenMpi,

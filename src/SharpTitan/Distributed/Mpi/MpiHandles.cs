@@ -10,7 +10,7 @@ namespace SharpTitan.Distributed.Mpi;
 /// integers. On the 64-bit System V and AAPCS64 ABIs an int argument occupies a full register or 8-byte stack
 /// slot and the callee reads its low 32 bits, so a zero-extended constant arrives intact.
 /// </remarks>
-public sealed class MpiHandles
+internal sealed class MpiHandles
 {
     public required nint CommWorld { get; init; }
     public required nint CommNull { get; init; }

@@ -8,7 +8,7 @@ namespace SharpTitan.Distributed.Mpi;
 /// OpenMPI's `libmpi.so.40`, else MPICH's `libmpich.so.12`. The flavor is detected from exported symbols, and
 /// every call checks its return code. Only the few functions SharpTitan needs are bound.
 /// </summary>
-public sealed unsafe class MpiLibrary
+internal sealed unsafe class MpiLibrary
 {
     public const int Success = 0;
 

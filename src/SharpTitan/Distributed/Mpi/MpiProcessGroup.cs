@@ -10,7 +10,7 @@ namespace SharpTitan.Distributed.Mpi;
 /// on the process's communication thread over a duplicate of the communicator, so the two streams never interleave
 /// on one communicator (MPI requires collectives on a communicator to be issued in the same order everywhere).
 /// </summary>
-public sealed unsafe class MpiProcessGroup : IProcessGroup
+internal sealed unsafe class MpiProcessGroup : IProcessGroup
 {
     /// <summary>The largest count handed to one MPI call (MPI counts are int). Tests lower it to force chunking.</summary>
     internal static long MaxCountPerCall { get; set; } = int.MaxValue;

@@ -8,7 +8,7 @@ namespace SharpTitan.Models.Llama3;
 /// How a <see cref="LinearLayer"/> computes y = x Wᵀ. A transform (Float8, async tensor parallel) installs its own
 /// so the model's code stays plain; the result must be differentiable in both the input and the weight.
 /// </summary>
-public interface ILinearKernel
+internal interface ILinearKernel
 {
     Tensor Apply(Tensor input, Tensor weight);
 }
@@ -25,7 +25,7 @@ public sealed class LinearLayer : nn.Module<Tensor, Tensor>
     public long OutFeatures => weight.shape[0];
 
     /// <summary>The matmul a transform put in place of the plain one (null: F.linear).</summary>
-    public ILinearKernel? Kernel { get; set; }
+    internal ILinearKernel? Kernel { get; set; }
 
     public LinearLayer(long inFeatures, long outFeatures) : base(nameof(LinearLayer))
     {

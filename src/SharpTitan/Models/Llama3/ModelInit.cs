@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace SharpTitan.Models.Llama3;
 
 /// <summary>torchtitan's weight initialisation helpers.</summary>
-public static class ModelInit
+internal static class ModelInit
 {
     /// <summary>
     /// Normal(0, std) truncated to [a, b] (torch's default bounds are the absolute values -2 and 2). Sampled by

@@ -6,7 +6,7 @@ namespace SharpTitan.Models.Llama3;
 /// Rotary position embedding with Llama 3 frequency scaling. Pairs are interleaved (x[2i], x[2i+1]) as in
 /// Meta's and torchtitan's layout; each pair is rotated by position x frequency i.
 /// </summary>
-public static class RotaryEmbedding
+internal static class RotaryEmbedding
 {
     /// <summary>The rotation frequency of each pair, after Llama 3 scaling.</summary>
     public static double[] Frequencies(ModelArgs args)

@@ -13,7 +13,7 @@ namespace SharpTitan.Parallel;
 /// cheap ops (norms, RoPE, SiLU, elementwise) in backward; see <see cref="SelectiveOpRecorder"/>.</item>
 /// </list>
 /// </summary>
-public sealed record ActivationCheckpointPlan(string Mode, bool[] FullLayers, bool Op)
+internal sealed record ActivationCheckpointPlan(string Mode, bool[] FullLayers, bool Op)
 {
     public bool Any => Op || FullLayers.Any(x => x);
 

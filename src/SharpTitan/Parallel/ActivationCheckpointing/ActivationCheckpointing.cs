@@ -15,7 +15,7 @@ namespace SharpTitan.Parallel;
 /// their input is kept), so it adds nothing there; blocks FSDP keeps keep their activations.</item>
 /// </list>
 /// </summary>
-public static class ActivationCheckpointing
+internal static class ActivationCheckpointing
 {
     /// <returns>The installed transform (dispose to remove it), or null when nothing is installed.</returns>
     public static IDisposable? Apply(Transformer model, ActivationCheckpointPlan plan, bool dataParallel)

@@ -11,5 +11,5 @@ namespace SharpTitan.Parallel;
 /// <param name="Float8AllGather">Gathers the weights of float8 linears as float8 (float8.enable_fsdp_float8_all_gather).</param>
 /// <param name="PrecomputeFloat8Scales">Their scales come from <see cref="FsdpModel.PrecomputeFloat8Scales"/>
 /// (float8.precompute_float8_dynamic_scale_for_fsdp) instead of one all-reduce per gather.</param>
-public sealed record FsdpOptions(Config.ReshardPolicy ReshardAfterForward, ScalarType ParamDtype, bool Overlap, Action<string, Tensor>? BeforeReduce = null,
+internal sealed record FsdpOptions(Config.ReshardPolicy ReshardAfterForward, ScalarType ParamDtype, bool Overlap, Action<string, Tensor>? BeforeReduce = null,
     bool[]? Checkpoint = null, IFloat8AllGather? Float8AllGather = null, bool PrecomputeFloat8Scales = false);

@@ -17,7 +17,7 @@ namespace SharpTitan.Parallel;
 /// The root unit (embedding, final norm, output) keeps its gathered parameters from the start of forward to the
 /// end of backward in every mode, as FSDP2 does for the root. Between steps every rank holds only its shards.
 /// </summary>
-public static class ReshardAfterForward
+internal static class ReshardAfterForward
 {
     /// <summary>Whether block <paramref name="layer"/> of <paramref name="layers"/> reshards after its forward.</summary>
     public static bool ForBlock(ReshardPolicy policy, int layer, int layers) => policy switch

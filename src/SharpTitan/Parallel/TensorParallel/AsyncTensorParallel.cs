@@ -27,7 +27,7 @@ internal interface IOverlappedRegions
 /// the gathered shape whose values are never read: its column-wise layers must be its input's only consumers, as
 /// in the Llama model.
 /// </summary>
-public sealed class AsyncTensorParallel : IOverlappedRegions, IDisposable
+internal sealed class AsyncTensorParallel : IOverlappedRegions, IDisposable
 {
     /// <summary>Pieces of the other ranks' rows per collective (this rank's own rows are one more piece, first).</summary>
     public const int DefaultPieces = 2;

@@ -10,7 +10,7 @@ namespace SharpTitan.Parallel;
 /// The sums go through <see cref="TpOp.AllReduce"/>, whose backward is the identity, so autograd gives each rank
 /// the gradient of its own block: softmax - one-hot, restricted to the block.
 /// </summary>
-public static class LossParallel
+internal static class LossParallel
 {
     /// <param name="localLogits">[N, V / tp]: this rank's classes [vocabStart, vocabStart + V / tp).</param>
     /// <param name="labels">[N] class indices, the same on every rank; -100 is ignored (as F.cross_entropy does).</param>

@@ -19,7 +19,7 @@ namespace SharpTitan.Parallel;
 /// row-wise outputs are all-reduced. With loss parallel the logits stay sharded over the vocabulary
 /// (<see cref="LossParallel"/>); otherwise they are gathered.
 /// </summary>
-public sealed class TensorParallel : IWeightSplit, IDisposable
+internal sealed class TensorParallel : IWeightSplit, IDisposable
 {
     private const long SeqDim = 1;
     private readonly Transformer _model;

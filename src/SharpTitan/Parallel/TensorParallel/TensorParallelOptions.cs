@@ -1,4 +1,4 @@
 namespace SharpTitan.Parallel;
 
 /// <summary>Settings of the tensor-parallel transform (parallelism.* keys).</summary>
-public sealed record TensorParallelOptions(bool SequenceParallel, bool LossParallel, bool AsyncTp);
+internal sealed record TensorParallelOptions(bool SequenceParallel, bool LossParallel, bool AsyncTp);

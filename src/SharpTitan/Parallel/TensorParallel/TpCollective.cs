@@ -6,7 +6,7 @@ namespace SharpTitan.Parallel;
 internal sealed record TpCall(TpOp Op, IProcessGroup Group, long Dim, long FullSize);
 
 /// <summary>One differentiable tensor-parallel collective (see <see cref="TpOp"/>).</summary>
-public sealed class TpCollective : autograd.SingleTensorFunction<TpCollective>
+internal sealed class TpCollective : autograd.SingleTensorFunction<TpCollective>
 {
     public override string Name => "TpCollective";
 

@@ -7,7 +7,7 @@ namespace SharpTitan.Parallel;
 /// Tensor-parallel collectives along one dimension of an activation, built on the group's flat rank-major
 /// collectives. These are the raw (non-differentiable) forms; <see cref="TpCollective"/> pairs them for autograd.
 /// </summary>
-public static class TpComm
+internal static class TpComm
 {
     private static long _ticks;
 

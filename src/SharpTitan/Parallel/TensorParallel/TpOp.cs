@@ -1,7 +1,7 @@
 namespace SharpTitan.Parallel;
 
 /// <summary>The collective pairs tensor parallel uses; each names its forward and implies its backward.</summary>
-public enum TpOp
+internal enum TpOp
 {
     /// <summary>All-gather along dim; backward reduce-scatters (consumers compute partial gradients).</summary>
     AllGather,

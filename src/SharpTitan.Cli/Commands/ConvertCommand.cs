@@ -1,13 +1,8 @@
-using SharpTitan.Native;
 using SharpTitan.Checkpoint;
 using SharpTitan.Checkpoint.HuggingFace;
 using SharpTitan.Config;
-using SharpTitan.Data;
-using SharpTitan.Distributed;
-using SharpTitan.Models.Llama3;
-using static TorchSharp.torch;
 
-namespace SharpTitan.Commands;
+namespace SharpTitan.Cli.Commands;
 
 /// <summary>
 /// `sharptitan convert --to hf CHECKPOINT OUT [--dtype D] [--max-shard-size BYTES]`: a checkpoint's model as a
@@ -40,35 +35,16 @@ public sealed class ConvertCommand : ICommand
         }
         var model = CheckpointModel.Open(checkpoint);
         var dtype = dtypeName != null ? Dtypes.Parse(dtypeName, "--dtype") : model.Config.Checkpoint.ExportDtype.ToScalarType();
-        using var scope = NewDisposeScope();
-        var tensors = CheckpointReader.ReadModel(model.StepFolder);
-        List<string> files;
-        try { files = HfCheckpoint.Export(tensors, model.Args, output, dtype, maxShard); }
-        finally { foreach (var t in tensors.Values) t.Dispose(); }
-        Console.WriteLine($"wrote {output}: {string.Join(", ", files)} ({tensors.Count} tensors, {Dtypes.Name(dtype)}) from {model.StepFolder}");
+        var (files, count) = HfCheckpoint.ExportCheckpoint(model, output, dtype, maxShard);
+        Console.WriteLine($"wrote {output}: {string.Join(", ", files)} ({count} tensors, {Dtypes.Name(dtype)}) from {model.StepFolder}");
         return 0;
     }
 
     private static int FromHf(string hfFolder, string output, string[] options)
     {
         var config = ConfigLoader.FromCommandLine(options);
-        var tokenizer = TokenizerLoader.Load(config.Model.TokenizerPath);
-        if (!ModelFlavors.Llama3.TryGetValue(config.Model.Flavor, out var flavor)) throw new ConfigException($"model.flavor \"{config.Model.Flavor}\" is not a known flavor");
-        var args = flavor with { VocabSize = tokenizer.VocabSize, MaxSeqLen = config.Training.SeqLen };
-        using var scope = NewDisposeScope();
-        var tensors = HfCheckpoint.Import(hfFolder, args);
-        CheckpointReader.CheckMatch($"Hugging Face model {hfFolder}", tensors.ToDictionary(t => TrainingState.Model + t.Key, t => t.Value.shape),
-            TrainingState.ParameterShapes(args).ToDictionary(t => TrainingState.Model + t.Key, t => t.Value), [TrainingState.Model]);
-        var world = new SingleProcessGroup();
-        var writer = new CheckpointWriter(output, world, keepLatestK: 0);
-        Directory.CreateDirectory(output);
-        var data = tensors.OrderBy(t => t.Key, StringComparer.Ordinal).Select(t =>
-        {
-            var piece = TrainingState.Whole(TrainingState.Model + t.Key, t.Value);
-            return (piece, piece.Slice());
-        }).ToList();
-        var final = writer.Save(new SaveInfo(0, ModelOnly: true, 0, null, ConfigPrinter.ToToml(config)), data);
-        Console.WriteLine($"wrote {final} ({tensors.Count} tensors) from {hfFolder}");
+        var (final, count) = HfCheckpoint.ImportAsCheckpoint(hfFolder, config, output);
+        Console.WriteLine($"wrote {final} ({count} tensors) from {hfFolder}");
         return 0;
     }
 }

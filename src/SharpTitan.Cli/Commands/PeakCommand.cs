@@ -2,7 +2,7 @@ using SharpTitan.Metrics;
 using SharpTitan.Native;
 using static TorchSharp.torch;
 
-namespace SharpTitan.Commands;
+namespace SharpTitan.Cli.Commands;
 
 /// <summary>`sharptitan peak [--dtype bfloat16] [--threads N]`: measures and caches the CPU peak used for MFU.</summary>
 public sealed class PeakCommand : ICommand

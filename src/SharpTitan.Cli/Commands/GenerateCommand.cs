@@ -1,10 +1,8 @@
 using System.Globalization;
 using SharpTitan.Checkpoint;
 using SharpTitan.Inference;
-using SharpTitan.Models.Llama3;
-using static TorchSharp.torch;
 
-namespace SharpTitan.Commands;
+namespace SharpTitan.Cli.Commands;
 
 /// <summary>
 /// `sharptitan generate --checkpoint X --prompt "..." --max-new-tokens N [--temperature T] [--top-k K] [--seed S]
@@ -45,27 +43,9 @@ public sealed class GenerateCommand : ICommand
         var tokenizer = info.Tokenizer(tokenizerPath);
         var ids = new List<int> { tokenizer.BosId };
         ids.AddRange(tokenizer.Encode(prompt));
-        using var model = Load(info, Math.Max(info.Args.MaxSeqLen, ids.Count + maxNew));
+        using var model = info.LoadTransformer(Math.Max(info.Args.MaxSeqLen, ids.Count + maxNew));
         var output = TextGenerator.Generate(model, ids, maxNew, new SamplingOptions(temperature, topK, seed, tokenizer.EosId));
         Console.WriteLine(prompt + tokenizer.Decode(output.Where(t => t != tokenizer.EosId)));
         return 0;
-    }
-
-    /// <summary>The checkpoint's model in fp32, in eval mode.</summary>
-    public static Transformer Load(CheckpointModel info, int maxSeqLen)
-    {
-        var model = new Transformer(info.Args with { MaxSeqLen = maxSeqLen });
-        using var scope = NewDisposeScope();
-        var tensors = CheckpointReader.ReadModel(info.StepFolder);
-        var shapes = model.named_parameters().ToDictionary(p => TrainingState.Model + p.name, p => p.parameter.shape);
-        try
-        {
-            CheckpointReader.CheckMatch($"checkpoint {info.StepFolder}", tensors.ToDictionary(t => TrainingState.Model + t.Key, t => t.Value.shape), shapes, [TrainingState.Model]);
-            using (no_grad())
-                foreach (var (name, p) in model.named_parameters()) p.copy_(tensors[name]);
-        }
-        finally { foreach (var t in tensors.Values) t.Dispose(); }
-        model.eval();
-        return model;
     }
 }

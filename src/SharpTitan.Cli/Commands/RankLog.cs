@@ -1,7 +1,7 @@
 using System.Text;
 using SharpTitan.Distributed;
 
-namespace SharpTitan.Commands;
+namespace SharpTitan.Cli.Commands;
 
 /// <summary>
 /// The training log of this rank: the console on rank 0; with several ranks, also DUMP_FOLDER/logs/rank_N.log

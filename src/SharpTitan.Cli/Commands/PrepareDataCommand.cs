@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using SharpTitan.Data;
 
-namespace SharpTitan.Commands;
+namespace SharpTitan.Cli.Commands;
 
 /// <summary>
 /// `sharptitan prepare-data --tokenizer PATH (--dataset NAME | --dataset-path PATH) --out FILE.bin`: tokenizes a

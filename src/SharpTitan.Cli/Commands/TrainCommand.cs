@@ -2,7 +2,7 @@ using SharpTitan.Config;
 using SharpTitan.Distributed;
 using SharpTitan.Training;
 
-namespace SharpTitan.Commands;
+namespace SharpTitan.Cli.Commands;
 
 /// <summary>
 /// `sharptitan train --config FILE [--section.key value ...]`. Under mpirun each process is one rank: rank 0

@@ -1,6 +1,6 @@
 using SharpTitan.Data;
 
-namespace SharpTitan.Commands;
+namespace SharpTitan.Cli.Commands;
 
 /// <summary>`sharptitan download c4 --split train --shards 0-3 --to DIR [--endpoint URL]`</summary>
 public sealed class DownloadCommand : ICommand

@@ -1,6 +1,6 @@
 using SharpTitan.Config;
 
-namespace SharpTitan.Commands;
+namespace SharpTitan.Cli.Commands;
 
 /// <summary>
 /// `sharptitan config --config FILE [overrides]`: validates and prints the effective config;

@@ -1,7 +1,7 @@
 using SharpTitan.Metrics;
 using System.Diagnostics;
 
-namespace SharpTitan.Commands;
+namespace SharpTitan.Cli.Commands;
 
 /// <summary>
 /// `sharptitan launch -n N [--hostfile F] -- VERB ...`: runs this same program N times under mpirun and returns

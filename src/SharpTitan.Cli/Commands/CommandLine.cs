@@ -1,4 +1,4 @@
-namespace SharpTitan.Commands;
+namespace SharpTitan.Cli.Commands;
 
 /// <summary>Dispatches `sharptitan VERB ...` to its command; turns expected failures into one-line errors.</summary>
 public static class CommandLine

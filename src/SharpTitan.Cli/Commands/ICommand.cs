@@ -1,4 +1,4 @@
-namespace SharpTitan.Commands;
+namespace SharpTitan.Cli.Commands;
 
 /// <summary>One `sharptitan VERB` command.</summary>
 public interface ICommand

@@ -1,6 +1,6 @@
 using SharpTitan.Metrics;
 
-namespace SharpTitan.Commands;
+namespace SharpTitan.Cli.Commands;
 
 /// <summary>`sharptitan plot RUN_DIR... --out FILE.png`: loss curves and throughput of one or several runs.</summary>
 public sealed class PlotCommand : ICommand
