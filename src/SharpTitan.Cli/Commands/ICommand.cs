@@ -8,6 +8,3 @@ public interface ICommand
     /// <summary>Runs with the arguments after the verb; returns the process exit code.</summary>
     int Run(string[] args);
 }
-
-/// <summary>A bad command line or input: printed as one line, no stack trace, exit code 2.</summary>
-public sealed class UsageException(string message) : Exception(message);

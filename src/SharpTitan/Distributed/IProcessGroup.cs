@@ -2,24 +2,6 @@ using TorchSharp;
 
 namespace SharpTitan.Distributed;
 
-/// <summary>How all_reduce and reduce_scatter combine the ranks' values.</summary>
-public enum ReduceOp
-{
-    Sum,
-    /// <summary>Sum divided by the group size (floating dtypes only).</summary>
-    Avg,
-    Max,
-    Min,
-}
-
-/// <summary>A collective started with an *Async call. Its tensors must stay alive and untouched until Wait returns.</summary>
-public interface IWork
-{
-    bool IsCompleted { get; }
-    /// <summary>Blocks until the operation finished; rethrows its failure.</summary>
-    void Wait();
-}
-
 /// <summary>
 /// The ranks of one communicator and the collectives over them, on contiguous tensors (CPU for MPI; a GPU
 /// backend would take device tensors through the same calls). Every rank of the group must issue the same

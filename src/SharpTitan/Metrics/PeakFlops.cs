@@ -4,9 +4,6 @@ using static TorchSharp.torch;
 
 namespace SharpTitan.Metrics;
 
-/// <summary>The peak FLOP/s that MFU divides by, and where it came from.</summary>
-public sealed record Peak(double TflopsPerSecond, string Source);
-
 /// <summary>
 /// Datasheet peaks for GPUs; on CPU there is no datasheet, so the peak is measured: the best rate of a large
 /// square matmul of the training dtype on the configured threads, cached per machine, dtype and thread count.

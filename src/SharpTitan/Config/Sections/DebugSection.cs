@@ -1,0 +1,16 @@
+namespace SharpTitan.Config;
+
+/// <summary>[debug]: seeds, determinism and result dumps for tests.</summary>
+public sealed class DebugSection
+{
+    [Doc("Seed for initialization and sampling; unset = a random seed, printed.")]
+    public int? Seed { get; set; }
+    [Doc("Deterministic algorithms; libtorch's CPU kernels already are for a fixed thread count, so true changes nothing on CPU.")]
+    public bool Deterministic { get; set; }
+    /// <summary>
+    /// Test aid (not in torchtitan): a folder where rank 0 writes losses.txt (each step's global loss) and
+    /// params.bin (final full fp32 parameters, see Training/ResultDump) and every rank writes memory_rankN.txt.
+    /// </summary>
+    [Doc("Test aid: rank 0 writes losses.txt and params.bin here, every rank memory_rankN.txt; not in torchtitan.")]
+    public string? DumpResultsFolder { get; set; }
+}

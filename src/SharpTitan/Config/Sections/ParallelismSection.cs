@@ -1,0 +1,35 @@
+namespace SharpTitan.Config;
+
+/// <summary>[parallelism]: the mesh degrees and the FSDP / TP / PP / CP options.</summary>
+public sealed class ParallelismSection
+{
+    [Doc("Model replicas for data parallelism (DDP; HSDP together with sharding).")]
+    [Range(1, int.MaxValue)] public int DataParallelReplicateDegree { get; set; } = 1;
+    /// <summary>-1 = the ranks the other degrees leave.</summary>
+    [Doc("Ranks FSDP shards the parameters over; -1 = the ranks the other degrees leave.")]
+    [Range(-1, int.MaxValue)] public int DataParallelShardDegree { get; set; } = -1;
+    [Doc("Which FSDP blocks free their gathered parameters after forward: \"default\" (all but the last), \"always\" or \"never\".")]
+    public ReshardPolicy FsdpReshardAfterForward { get; set; } = ReshardPolicy.Default;
+    [Doc("Ranks each layer's weights are split over (tensor parallel).")]
+    [Range(1, int.MaxValue)] public int TensorParallelDegree { get; set; } = 1;
+    [Doc("With tensor parallel: also split the norms' activations along the sequence.")]
+    public bool EnableSequenceParallel { get; set; } = true;
+    [Doc("With tensor parallel: gather the logits before the loss instead of computing it on vocabulary shards.")]
+    public bool DisableLossParallel { get; set; }
+    [Doc("With tensor parallel: overlap its collectives with the matmuls that use them.")]
+    public bool EnableAsyncTensorParallel { get; set; }
+    [Doc("Pipeline stages (pipeline parallel is not built: above 1 is refused).")]
+    [Range(1, int.MaxValue)] public int PipelineParallelDegree { get; set; } = 1;
+    [Doc("Pipeline schedule by torchtitan's name (e.g. \"1F1B\"); read only by pipeline parallel, which is not built.")]
+    public string PipelineParallelSchedule { get; set; } = "1F1B";
+    [Doc("Ranks the sequence is split over (context parallel is not built: above 1 is refused).")]
+    [Range(1, int.MaxValue)] public int ContextParallelDegree { get; set; } = 1;
+    [Doc("Compiled autograd for the backward (not built).")]
+    public bool EnableCompiledAutograd { get; set; }
+    /// <summary>
+    /// FSDP overlap (not in torchtitan, where CUDA streams always overlap): prefetch the next block's all-gather
+    /// and run reduce-scatters on the communication thread. false = every collective blocks (for benchmarks).
+    /// </summary>
+    [Doc("FSDP: prefetch the next block's all-gather and reduce-scatter on the communication thread; false = every collective blocks; not in torchtitan.")]
+    public bool FsdpOverlap { get; set; } = true;
+}
