@@ -1,9 +1,11 @@
-using System.IO.Compression;
 using System.Text.Json;
 
 namespace SharpTitan.Data;
 
-/// <summary>JSON lines (.jsonl, .json; gzipped as C4 ships them: .json.gz, .jsonl.gz). Record i is line i + 1.</summary>
+/// <summary>
+/// JSON lines (.jsonl, .json; gzipped as C4 ships them: .json.gz, .jsonl.gz, every member's trailer checked, so a
+/// cut file is an error rather than a shorter dataset). Record i is line i + 1.
+/// </summary>
 public sealed class JsonLinesFormat(string textField) : IRecordFormat
 {
     public IEnumerable<string?> Read(string file, long fromRecord)
@@ -15,7 +17,7 @@ public sealed class JsonLinesFormat(string textField) : IRecordFormat
         {
             string? line;
             try { line = reader.ReadLine(); }
-            catch (InvalidDataException e) { throw new InvalidDataException($"{file}: corrupt gzip data after line {lineNo} ({e.Message})"); }
+            catch (InvalidDataException e) { throw new InvalidDataException($"{e.Message} (after line {lineNo})"); }
             if (line == null) yield break;
             if (lineNo++ < fromRecord) continue;
             yield return Text(file, lineNo, line);
@@ -24,8 +26,7 @@ public sealed class JsonLinesFormat(string textField) : IRecordFormat
 
     private static Stream Open(string file)
     {
-        Stream s = File.OpenRead(file);
-        return file.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(s, CompressionMode.Decompress) : s;
+        return file.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new VerifiedGzipStream(file) : File.OpenRead(file);
     }
 
     /// <summary>The text field of one line; null (skip) when absent or not a string; blank lines count as records without text.</summary>
