@@ -8,10 +8,10 @@ namespace SharpTitan.Data;
 /// </summary>
 public sealed class JsonLinesFormat(string textField) : IRecordFormat
 {
-    public IEnumerable<string?> Read(string file, long fromRecord)
+    public IEnumerable<string?> Read(string file, long fromRecord, Utf8Decoding utf8)
     {
         using var stream = Open(file);
-        using var reader = new StreamReader(stream);
+        using var reader = utf8.Reader(stream);
         long lineNo = 0;
         while (true)
         {
