@@ -130,7 +130,7 @@ public sealed class VerifiedGzipStream : Stream
     }
 
     private InvalidDataException Truncated(string detail) =>
-        new($"{_path}: truncated gzip: {detail}; the file is incomplete (download or copy it again)");
+        new($"{_path}: truncated gzip: {detail}; the file is incomplete");
 
     private InvalidDataException Corrupt(string detail) => new($"{_path}: corrupt gzip: {detail}");
 
