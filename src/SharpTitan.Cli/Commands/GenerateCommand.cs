@@ -43,7 +43,7 @@ public sealed class GenerateCommand : ICommand
         var tokenizer = info.Tokenizer(tokenizerPath);
         var ids = new List<int> { tokenizer.BosId };
         ids.AddRange(tokenizer.Encode(prompt));
-        using var model = info.LoadTransformer(Math.Max(info.Args.MaxSeqLen, ids.Count + maxNew));
+        using var model = info.LoadTransformer(TextGenerator.ContextLength(info, ids.Count, maxNew));
         var output = TextGenerator.Generate(model, ids, maxNew, new SamplingOptions(temperature, topK, seed, tokenizer.EosId));
         Console.WriteLine(prompt + tokenizer.Decode(output.Where(t => t != tokenizer.EosId)));
         return 0;

@@ -1,3 +1,5 @@
+using SharpTitan.Checkpoint;
+using SharpTitan.Config;
 using SharpTitan.Models.Llama3;
 using static TorchSharp.torch;
 
@@ -12,6 +14,33 @@ public sealed record SamplingOptions(double Temperature = 1.0, int TopK = 0, lon
 /// </summary>
 public static class TextGenerator
 {
+    /// <summary>
+    /// The sequence length to build a checkpoint's model with for generation (its rotary tables are that long): the
+    /// prompt plus the new tokens, at least the trained seq_len. Checked before anything is allocated against the
+    /// flavor's context, its max_seq_len (the positions its rotary embedding is made for); past it, a one-line
+    /// ConfigException says how many new tokens fit.
+    /// </summary>
+    public static int ContextLength(CheckpointModel model, int promptTokens, int maxNewTokens)
+    {
+        string flavor = model.Config.Model.Flavor;
+        int limit = ModelFlavors.Llama3.TryGetValue(flavor, out var args) ? args.MaxSeqLen : model.Args.MaxSeqLen;
+        return ContextLength(promptTokens, maxNewTokens, model.Args.MaxSeqLen, limit, $"max_seq_len of model.flavor \"{flavor}\"");
+    }
+
+    /// <summary>max(trained, prompt + new tokens), or a ConfigException when that passes <paramref name="limit"/>.</summary>
+    public static int ContextLength(int promptTokens, int maxNewTokens, int trainedSeqLen, int limit, string limitName = "max_seq_len")
+    {
+        if (promptTokens <= 0) throw new ConfigException("the prompt has no tokens");
+        if (maxNewTokens < 0) throw new ConfigException($"max new tokens must not be negative (got {maxNewTokens})");
+        long needed = (long)promptTokens + maxNewTokens;
+        if (promptTokens >= limit)
+            throw new ConfigException($"the prompt is {promptTokens:N0} tokens, as long as the model's context of {limit:N0} tokens ({limitName}) or longer: shorten it");
+        if (needed > limit)
+            throw new ConfigException($"a prompt of {promptTokens:N0} tokens plus {maxNewTokens:N0} new tokens needs {needed:N0} positions, past the model's " +
+                                      $"context of {limit:N0} ({limitName}): ask for at most {limit - promptTokens:N0} new tokens");
+        return (int)Math.Max(trainedSeqLen, needed);
+    }
+
     public static List<int> Generate(Transformer model, IReadOnlyList<int> prompt, int maxNewTokens, SamplingOptions options)
     {
         if (prompt.Count == 0) throw new ArgumentException("the prompt has no tokens");

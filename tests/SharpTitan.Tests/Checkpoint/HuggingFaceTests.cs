@@ -110,6 +110,25 @@ public class HuggingFaceTests
         Assert.Contains("hidden_size = 64 (this model: 256)", e.Message);
     }
 
+    /// <summary>Issue 15 item 8 through the verb: the bound is checked before the model (and its RoPE tables) is built.</summary>
+    [Fact]
+    public void GenerateWithAHugeMaxNewTokensIsAOneLineErrorWithExitCode2()
+    {
+        var dump = TestSetup.TempDir("gen-huge");
+        using (var t = new Trainer(TinyConfig.Create(steps: 1, overrides: ["--checkpoint.enable", "--job.dump_folder", dump]), TextWriter.Null)) t.Run();
+        var error = new StringWriter();
+        var previous = Console.Error;
+        Console.SetError(error);
+        int rc;
+        long rssBefore = SharpTitan.Metrics.ProcessMemory.RssBytes();
+        try { rc = CommandLine.Run(["generate", "--checkpoint", Path.Combine(dump, "checkpoint"), "--prompt", "Once", "--max-new-tokens", "100000000"]); }
+        finally { Console.SetError(previous); }
+        Assert.Equal(2, rc);
+        Assert.Contains("new tokens", error.ToString());
+        Assert.Single(error.ToString().Trim().Split('\n'));
+        Assert.True(SharpTitan.Metrics.ProcessMemory.RssBytes() - rssBefore < 1L << 30, "generate allocated more than 1 GiB before refusing");
+    }
+
     [Fact]
     public void GreedyGenerationIsDeterministicAndTopOneSamplingIsGreedy()
     {

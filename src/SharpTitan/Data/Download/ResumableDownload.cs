@@ -1,6 +1,5 @@
 using SharpTitan.Metrics;
 using System.Diagnostics;
-using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Headers;
 
@@ -78,18 +77,14 @@ internal sealed class ResumableDownload(HttpClient http, TextWriter? progress = 
         return copied;
     }
 
-    /// <summary>Reads the whole gzip stream (every member, CRC and length checked); a bad file is deleted.</summary>
+    /// <summary>Reads the whole gzip stream (every member, its trailer's CRC-32 and length checked); a bad file is deleted.</summary>
     public static void VerifyGzip(string path, Uri? url = null)
     {
-        try
-        {
-            using var gz = new GZipStream(File.OpenRead(path), CompressionMode.Decompress);
-            gz.CopyTo(Stream.Null);
-        }
+        try { VerifiedGzipStream.Verify(path); }
         catch (InvalidDataException e)
         {
             File.Delete(path);
-            throw new InvalidDataException($"{path}: downloaded file is not valid gzip ({e.Message}); deleted it, run again to download afresh{(url != null ? $" from {url}" : "")}");
+            throw new InvalidDataException($"downloaded file is not valid gzip: {e.Message}; deleted it, run again to download afresh{(url != null ? $" from {url}" : "")}");
         }
     }
 }

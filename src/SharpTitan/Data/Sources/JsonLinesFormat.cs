@@ -1,21 +1,23 @@
-using System.IO.Compression;
 using System.Text.Json;
 
 namespace SharpTitan.Data;
 
-/// <summary>JSON lines (.jsonl, .json; gzipped as C4 ships them: .json.gz, .jsonl.gz). Record i is line i + 1.</summary>
+/// <summary>
+/// JSON lines (.jsonl, .json; gzipped as C4 ships them: .json.gz, .jsonl.gz, every member's trailer checked, so a
+/// cut file is an error rather than a shorter dataset). Record i is line i + 1.
+/// </summary>
 internal sealed class JsonLinesFormat(string textField) : IRecordFormat
 {
-    public IEnumerable<string?> Read(string file, long fromRecord)
+    public IEnumerable<string?> Read(string file, long fromRecord, Utf8Decoding utf8)
     {
         using var stream = Open(file);
-        using var reader = new StreamReader(stream);
+        using var reader = utf8.Reader(stream);
         long lineNo = 0;
         while (true)
         {
             string? line;
             try { line = reader.ReadLine(); }
-            catch (InvalidDataException e) { throw new InvalidDataException($"{file}: corrupt gzip data after line {lineNo} ({e.Message})"); }
+            catch (InvalidDataException e) { throw new InvalidDataException($"{e.Message} (after line {lineNo})"); }
             if (line == null) yield break;
             if (lineNo++ < fromRecord) continue;
             yield return Text(file, lineNo, line);
@@ -24,8 +26,7 @@ internal sealed class JsonLinesFormat(string textField) : IRecordFormat
 
     private static Stream Open(string file)
     {
-        Stream s = File.OpenRead(file);
-        return file.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(s, CompressionMode.Decompress) : s;
+        return file.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new VerifiedGzipStream(file) : File.OpenRead(file);
     }
 
     /// <summary>The text field of one line; null (skip) when absent or not a string; blank lines count as records without text.</summary>

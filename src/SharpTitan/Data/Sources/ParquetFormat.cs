@@ -2,10 +2,13 @@ using Parquet;
 
 namespace SharpTitan.Data;
 
-/// <summary>Parquet files with a string column holding the text (default "text"). Record i is row i.</summary>
+/// <summary>
+/// Parquet files with a string column holding the text (default "text"). Record i is row i. Parquet.Net decodes the
+/// strings itself, so invalid UTF-8 there is not counted.
+/// </summary>
 internal sealed class ParquetFormat(string textColumn) : IRecordFormat
 {
-    public IEnumerable<string?> Read(string file, long fromRecord)
+    public IEnumerable<string?> Read(string file, long fromRecord, Utf8Decoding utf8)
     {
         var reader = Open(file);
         try

@@ -3,9 +3,10 @@ namespace SharpTitan.Data;
 /// <summary>Plain text: the whole file is one document (record 0), or each blank-line separated block is one.</summary>
 internal sealed class PlainTextFormat(bool splitOnBlankLines) : IRecordFormat
 {
-    public IEnumerable<string?> Read(string file, long fromRecord)
+    public IEnumerable<string?> Read(string file, long fromRecord, Utf8Decoding utf8)
     {
-        var text = File.ReadAllText(file);
+        string text;
+        using (var reader = utf8.Reader(File.OpenRead(file))) text = reader.ReadToEnd();
         if (!splitOnBlankLines)
         {
             if (fromRecord == 0) yield return text.Length > 0 ? text : null;

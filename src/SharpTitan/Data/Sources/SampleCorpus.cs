@@ -21,11 +21,10 @@ internal static class SampleCorpus
     /// <summary>An embedded resource is one document.</summary>
     private sealed class ResourceFormat : IRecordFormat
     {
-        public IEnumerable<string?> Read(string name, long fromRecord)
+        public IEnumerable<string?> Read(string name, long fromRecord, Utf8Decoding utf8)
         {
             if (fromRecord > 0) yield break;
-            using var stream = typeof(SampleCorpus).Assembly.GetManifestResourceStream(name)!;
-            using var reader = new StreamReader(stream);
+            using var reader = utf8.Reader(typeof(SampleCorpus).Assembly.GetManifestResourceStream(name)!);
             yield return reader.ReadToEnd();
         }
     }
