@@ -5,7 +5,7 @@ namespace SharpTitan.Data;
 /// DeflateStream, and, when the deflate data ends, the last chunk kept so the trailer can be found inside it
 /// (the inflater stops inside the last chunk it was given, and the bytes after its end are the trailer).
 /// </summary>
-internal sealed class GzipFeeder(Stream file) : Stream
+internal sealed class GzipFeeder(Stream file) : ForwardOnlyReadStream
 {
     private const int TrailerLength = 8;
     private const int MaxChunk = 1 << 14;
@@ -107,14 +107,4 @@ internal sealed class GzipFeeder(Stream file) : Stream
         if (disposing) file.Dispose();
         base.Dispose(disposing);
     }
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

@@ -11,7 +11,7 @@ namespace SharpTitan.Data;
 /// ("truncated gzip" or "corrupt gzip") instead of ending early. Each member's deflate data is inflated by its own
 /// DeflateStream; the trailer is found after the data because it must match the CRC and length just computed.
 /// </summary>
-internal sealed class VerifiedGzipStream : Stream
+internal sealed class VerifiedGzipStream : ForwardOnlyReadStream
 {
     private const int TrailerLength = 8;
     private readonly string _path;
@@ -143,14 +143,4 @@ internal sealed class VerifiedGzipStream : Stream
         }
         base.Dispose(disposing);
     }
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
