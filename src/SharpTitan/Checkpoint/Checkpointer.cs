@@ -64,15 +64,26 @@ public sealed class Checkpointer : IDisposable
     /// <summary>Loads the checkpoint to resume from, if any (collective). Returns the step done and the loader state.</summary>
     public ResumePoint LoadAtStart()
     {
+        var resume = LoadFromFolder();
+        // A killed run's unfinished saves are removed once every rank has chosen (the load is collective).
+        if (_world.Rank == 0)
+            foreach (var name in CheckpointFolder.RemoveUnfinished(Root))
+                _log.WriteLine($"checkpoint: removed {Path.Combine(Root, name)}, an unfinished save");
+        return resume;
+    }
+
+    private ResumePoint LoadFromFolder()
+    {
         var steps = CheckpointFolder.CompleteSteps(Root);
         if (_c.LoadStep != -1 || steps.Count > 0)
         {
-            int step = _c.LoadStep != -1 ? _c.LoadStep : steps[^1];
+            int step = _c.LoadStep != -1 ? _c.LoadStep : LatestToResume(steps);
             var folder = CheckpointFolder.Resolve(Root, step);
             if (step != 0) return LoadFull(folder);
             LoadModel(folder); // torchtitan: step 0 is a seed checkpoint, loaded as model only
             return new ResumePoint(0, null);
         }
+        foreach (var note in CheckpointFolder.SkippedNewer(Root, -1)) _log.WriteLine($"checkpoint: {note}");
         if (_c.InitialLoadPath is { } initial)
         {
             if (_c.InitialLoadInHf)
@@ -85,6 +96,31 @@ public sealed class Checkpointer : IDisposable
             LoadModel(folder);
         }
         return new ResumePoint(0, null);
+    }
+
+    /// <summary>
+    /// The step to resume from: the newest complete one, unless it holds the model only (a last save with
+    /// last_save_model_only) and a full-state one exists: then the newest full-state one, so the run continues
+    /// where its optimizer and data left off instead of starting over. Logs every newer folder it passes and why.
+    /// </summary>
+    private int LatestToResume(List<int> steps)
+    {
+        int newest = steps[^1], chosen = newest;
+        if (newest != 0 && !CheckpointFolder.IsFullState(Root, newest))
+        {
+            CheckpointMetadata.Read(Path.Combine(CheckpointFolder.StepPath(Root, newest), CheckpointMetadata.FileName)); // damaged: say so
+            if (CheckpointFolder.NewestFullState(Root, steps) is int full)
+            {
+                chosen = full;
+                _log.WriteLine($"checkpoint: step-{newest} holds the model only (last_save_model_only); resuming from step-{full}, " +
+                               "the newest checkpoint with the optimizer, data loader and training state");
+            }
+            else
+                _log.WriteLine($"checkpoint: step-{newest} holds the model only (last_save_model_only) and no full-state checkpoint exists: " +
+                               "its weights are loaded and training starts at step 1 with a fresh optimizer");
+        }
+        foreach (var note in CheckpointFolder.SkippedNewer(Root, chosen)) _log.WriteLine($"checkpoint: {note}");
+        return chosen;
     }
 
     private bool Excluded(string key) => _c.ExcludeFromLoading.Contains(key);
@@ -165,6 +201,7 @@ public sealed class Checkpointer : IDisposable
     private void SaveHuggingFace(int step)
     {
         WaitPending();
+        if (KeepsFullState(step, "a Hugging Face export (convert --to hf makes one from it)")) return;
         var sw = Stopwatch.StartNew();
         using (var scope = NewDisposeScope())
         using (no_grad())
@@ -195,10 +232,19 @@ public sealed class Checkpointer : IDisposable
         Finish();
     }
 
+    /// <summary>A model-only save never replaces a full-state checkpoint of the same step (a resumed run's last step).</summary>
+    private bool KeepsFullState(int step, string what)
+    {
+        if (!CheckpointFolder.IsFullState(Root, step)) return false;
+        _log.WriteLine($"checkpoint: step-{step} already holds a full-state checkpoint; not replacing it with {what}");
+        return true;
+    }
+
     private void Save(int step, bool modelOnly, string? loader)
     {
         var sw = Stopwatch.StartNew();
         WaitPending();
+        if (modelOnly && KeepsFullState(step, "a model-only save")) return;
         Waits.Add(sw.Elapsed.TotalSeconds);
         var exportDtype = modelOnly ? _c.ExportDtype.ToScalarType() : (ScalarType?)null;
         var info = new SaveInfo(step, modelOnly, _optimizer.StepCount, loader, ConfigPrinter.ToToml(_config));
