@@ -4,6 +4,7 @@ using SharpTitan.Checkpoint.HuggingFace;
 using SharpTitan.Config;
 using SharpTitan.Data;
 using SharpTitan.Distributed;
+using SharpTitan.IO;
 using SharpTitan.Native;
 using SharpTitan.Optim;
 using SharpTitan.Parallel;
@@ -56,8 +57,15 @@ public sealed class Checkpointer : IDisposable
             if (!ExcludableKeys.Contains(key))
                 throw new ConfigException($"checkpoint.exclude_from_loading: unknown key \"{key}\" (expected {string.Join(", ", ExcludableKeys)})");
         Root = Path.Combine(config.Job.DumpFolder, _c.Folder);
-        _writer = new CheckpointWriter(Root, world, _c.KeepLatestK);
-        if (world.Rank == 0) Directory.CreateDirectory(Root);
+        _writer = new CheckpointWriter(Root, world, _c.KeepLatestK, TimeSpan.FromSeconds(config.Comm.TrainTimeoutSeconds));
+        if (world.Rank == 0)
+        {
+            try { Directory.CreateDirectory(Root); }
+            catch (Exception e) when (StorageException.IsFileSystemError(e))
+            {
+                throw StorageException.For("checkpoint folder: cannot create", Root, e);
+            }
+        }
         world.Barrier();
     }
 
@@ -180,6 +188,7 @@ public sealed class Checkpointer : IDisposable
     /// <summary>After a training step: saves when the interval, the first step or the last step asks for it.</summary>
     public void AfterStep(int step, int lastStep, Func<DataLoaderState> loaderState)
     {
+        if (_pending is { IsCompleted: true }) WaitPending(); // a failed background save ends the run now, not at the next save
         bool last = step == lastStep;
         if (!(last || step % _c.Interval == 0 || (step == 1 && _c.EnableFirstStepCheckpoint))) return;
         if (last) SaveLast(step, loaderState().ToJson());
@@ -211,11 +220,19 @@ public sealed class Checkpointer : IDisposable
             if (_world.Rank == 0)
             {
                 string final = CheckpointFolder.StepPath(Root, step), temp = final + ".tmp-hf";
-                if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
-                if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
-                HfCheckpoint.Export(parameters.ToDictionary(p => p.Name, p => p.Value), _parts.Model.Args, temp,
-                    _c.ExportDtype.ToScalarType());
-                Directory.Move(temp, final);
+                try
+                {
+                    if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+                    HfCheckpoint.Export(parameters.ToDictionary(p => p.Name, p => p.Value), _parts.Model.Args, temp,
+                        _c.ExportDtype.ToScalarType());
+                    if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
+                    Directory.Move(temp, final);
+                }
+                catch (Exception e) when (StorageException.IsFileSystemError(e))
+                {
+                    RemoveQuietly(temp);
+                    throw StorageException.For($"checkpoint step {step} (Hugging Face): cannot write", temp, e);
+                }
             }
         }
         _world.Barrier();
@@ -274,6 +291,12 @@ public sealed class Checkpointer : IDisposable
                 _writer.WriteRank(temp, data, progress);
                 if (_world.Rank == 0) _writer.Complete(temp, info);
             }
+            catch (Exception e) when (StorageException.IsFileSystemError(e))
+            {
+                // The previous checkpoints are untouched (nothing is renamed or pruned before the new one is complete).
+                RemoveQuietly(temp);
+                throw StorageException.For($"checkpoint step {step}{(background ? " (written in the background)" : "")}: cannot write", temp, e);
+            }
             finally { foreach (var (_, d) in data) d.Dispose(); }
         }
         if (background)
@@ -289,12 +312,23 @@ public sealed class Checkpointer : IDisposable
         _log.WriteLine($"checkpoint: saved step {step}{(modelOnly ? $" (model only, {_c.ExportDtype.ToConfigString()})" : "")} to {CheckpointFolder.StepPath(Root, step)} in {sw.Elapsed.TotalSeconds:F3} s");
     }
 
+    /// <summary>Waits for the background save (bounded by the watchdog under MPI) and rethrows its failure.</summary>
     private void WaitPending()
     {
         if (_pending == null) return;
         var t = _pending;
         _pending = null;
+        if (!t.IsCompleted)
+            using (DistributedRuntime.Watchdog?.TrackWait("checkpoint write", () => $"rank {_world.Rank}: its background checkpoint write did not finish"))
+                ((IAsyncResult)t).AsyncWaitHandle.WaitOne();
         t.GetAwaiter().GetResult();
+    }
+
+    /// <summary>Best effort: a failed save leaves no partial folder behind (another rank may be removing it too).</summary>
+    private static void RemoveQuietly(string folder)
+    {
+        try { if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true); }
+        catch (Exception e) when (StorageException.IsFileSystemError(e) || e is DirectoryNotFoundException or FileNotFoundException) { }
     }
 
     /// <summary>Waits for a background save and for every rank (call at the end of training).</summary>
