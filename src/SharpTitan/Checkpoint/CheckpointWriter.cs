@@ -15,15 +15,14 @@ internal sealed record SaveInfo(int Step, bool ModelOnly, long OptimizerStep, st
 /// and renames the folder to step-N/. A save that dies midway leaves only the temporary folder, which loading
 /// never picks. <see cref="Begin"/> and <see cref="Finish"/> hold the collectives (main thread);
 /// <see cref="WriteRank"/> and <see cref="Complete"/> touch files only, so they may run on a background thread.
-/// Rank 0's wait for the other ranks is bounded like a collective: under MPI the watchdog ends the job after its
-/// current timeout (comm.train_timeout_seconds while training), naming the ranks whose shard is missing; without
-/// a watchdog <paramref name="timeout"/> bounds it.
+/// Rank 0's wait for the other ranks is bounded like a barrier: under MPI the watchdog ends the job when it lasts
+/// longer than its current timeout (comm.train_timeout_seconds while training), naming the ranks whose shard is
+/// missing; without a watchdog <paramref name="timeout"/> bounds it.
 /// </summary>
 internal sealed class CheckpointWriter(string root, IProcessGroup world, int keepLatestK, TimeSpan? timeout = null)
 {
     public const string ConfigFile = "config.toml";
     private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(100);
-    private long _begun = Stopwatch.GetTimestamp();
 
     /// <summary>
     /// Test seam (fault injection): runs on each rank as its shard write starts, with the rank and the shard's path;
@@ -37,7 +36,6 @@ internal sealed class CheckpointWriter(string root, IProcessGroup world, int kee
     public string Begin(int step)
     {
         var temp = CheckpointFolder.TempPath(root, step);
-        Interlocked.Exchange(ref _begun, Stopwatch.GetTimestamp());
         if (world.Rank == 0)
         {
             try
@@ -80,9 +78,8 @@ internal sealed class CheckpointWriter(string root, IProcessGroup world, int kee
     private List<RankManifest> WaitForManifests(string temp, int step)
     {
         var manifests = new List<RankManifest>();
-        long since = Interlocked.Read(ref _begun);
+        long since = Stopwatch.GetTimestamp(); // as a barrier: from when this rank's own write is done
         var watchdog = DistributedRuntime.Watchdog;
-        // The watchdog's clock starts at Begin, so rank 0 reports the missing rank before the others' barrier times out.
         using var wait = watchdog?.TrackWait("checkpoint commit", () => Missing(temp, step), since);
         var limit = (watchdog?.CurrentTimeout ?? timeout ?? DefaultTimeout) + (watchdog != null ? TimeSpan.FromSeconds(10) : TimeSpan.Zero);
         for (int r = 0; r < world.Size; r++)

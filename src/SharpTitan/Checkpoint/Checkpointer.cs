@@ -312,15 +312,16 @@ public sealed class Checkpointer : IDisposable
         _log.WriteLine($"checkpoint: saved step {step}{(modelOnly ? $" (model only, {_c.ExportDtype.ToConfigString()})" : "")} to {CheckpointFolder.StepPath(Root, step)} in {sw.Elapsed.TotalSeconds:F3} s");
     }
 
-    /// <summary>Waits for the background save (bounded by the watchdog under MPI) and rethrows its failure.</summary>
+    /// <summary>
+    /// Waits for this rank's background save and rethrows its failure. Not under the watchdog: a large save may
+    /// outlast the timeout on every rank at once. A rank whose own write stalls is caught by the others' timeouts
+    /// (rank 0's commit wait or the next collective).
+    /// </summary>
     private void WaitPending()
     {
         if (_pending == null) return;
         var t = _pending;
         _pending = null;
-        if (!t.IsCompleted)
-            using (DistributedRuntime.Watchdog?.TrackWait("checkpoint write", () => $"rank {_world.Rank}: its background checkpoint write did not finish"))
-                ((IAsyncResult)t).AsyncWaitHandle.WaitOne();
         t.GetAwaiter().GetResult();
     }
 
