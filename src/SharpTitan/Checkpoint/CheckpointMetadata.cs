@@ -1,5 +1,8 @@
 using SharpTitan.Distributed;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using System.Text.Json.Serialization;
 
 namespace SharpTitan.Checkpoint;
@@ -27,14 +30,25 @@ internal sealed record TensorEntry(string Name, string Dtype, long[] Shape, List
 
 /// <summary>
 /// metadata.json of a checkpoint step folder, written by rank 0 last (its presence after the rename marks a
-/// complete checkpoint). Describes global tensors, so any parallel layout can load any other.
+/// complete checkpoint). Describes global tensors, so any parallel layout can load any other. From version 3 it
+/// carries its own SHA-256 (<see cref="MetadataSha256"/>); every version is checked on reading for chunks that tile
+/// each tensor and each shard file exactly (<see cref="MetadataCheck"/>).
 /// </summary>
-internal sealed record CheckpointMetadata
+internal sealed partial record CheckpointMetadata
 {
     public const string FileName = "metadata.json", FormatName = "sharptitan-checkpoint";
+    /// <summary>The version this build writes.</summary>
+    public const int CurrentVersion = 3;
+    private static readonly string Unsigned = new('0', 64);
+
     public string Format { get; init; } = FormatName;
-    /// <summary>2 added chunk blocks (tensor parallel); version 1 files (whole-tensor ranges only) still load.</summary>
-    public int Version { get; init; } = 2;
+    /// <summary>
+    /// 3 added <see cref="MetadataSha256"/>; 2 added chunk blocks (tensor parallel). Versions 1 and 2 (no checksum)
+    /// still load, with the same layout checks.
+    /// </summary>
+    public int Version { get; init; } = CurrentVersion;
+    /// <summary>SHA-256 of this file's UTF-8 text with this value written as 64 zeros (version 3 and later).</summary>
+    public string? MetadataSha256 { get; init; }
     public int Step { get; init; }
     public bool ModelOnly { get; init; }
     public long OptimizerStep { get; init; }
@@ -50,17 +64,44 @@ internal sealed record CheckpointMetadata
         WriteIndented = true,
     };
 
-    public string ToJson() => JsonSerializer.Serialize(this, Json);
+    [GeneratedRegex("\"metadata_sha256\": \"([0-9a-f]{64})\"")] private static partial Regex ChecksumField();
 
+    /// <summary>The file's text: the current version, signed with its own SHA-256.</summary>
+    public string ToJson()
+    {
+        var text = JsonSerializer.Serialize(this with { Version = CurrentVersion, MetadataSha256 = Unsigned }, Json);
+        var sha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+        return ChecksumField().Replace(text, $"\"metadata_sha256\": \"{sha}\"", 1);
+    }
+
+    /// <summary>
+    /// Reads and checks metadata.json: its checksum (version 3 and later), then that every tensor's chunks cover it
+    /// exactly once and every shard file's chunks lie back to back inside it. Throws naming the file.
+    /// </summary>
     public static CheckpointMetadata Read(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: missing (not a complete checkpoint)");
+        var text = File.ReadAllText(path);
         CheckpointMetadata? m;
-        try { m = JsonSerializer.Deserialize<CheckpointMetadata>(File.ReadAllText(path), Json); }
+        try { m = JsonSerializer.Deserialize<CheckpointMetadata>(text, Json); }
         catch (JsonException e) { throw new InvalidDataException($"{path}: not valid checkpoint metadata ({e.Message})"); }
         if (m == null || m.Format != FormatName) throw new InvalidDataException($"{path}: not a SharpTitan checkpoint (format \"{m?.Format}\")");
-        if (m.Version is not (1 or 2)) throw new InvalidDataException($"{path}: checkpoint format version {m.Version} (this build reads 1 and 2)");
+        if (m.Version is < 1 or > CurrentVersion)
+            throw new InvalidDataException($"{path}: checkpoint format version {m.Version} (this build reads 1 to {CurrentVersion})");
+        if (m.Version >= 3) CheckChecksum(path, text, m.MetadataSha256);
+        MetadataCheck.Layout(m, path);
         return m;
+    }
+
+    private static void CheckChecksum(string path, string text, string? stored)
+    {
+        var match = ChecksumField().Match(text);
+        if (stored == null || !match.Success || match.Groups[1].Value != stored)
+            throw new InvalidDataException($"{path}: the metadata checksum (metadata_sha256) is missing or malformed: the file was altered or damaged");
+        var unsigned = string.Concat(text.AsSpan(0, match.Groups[1].Index), Unsigned, text.AsSpan(match.Groups[1].Index + 64));
+        var actual = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(unsigned)));
+        if (actual != stored)
+            throw new InvalidDataException($"{path} fails its checksum (SHA-256 {actual[..12]}..., expected {stored[..12]}...): the metadata was altered or damaged");
     }
 }
 

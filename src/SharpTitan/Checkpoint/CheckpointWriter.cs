@@ -1,5 +1,7 @@
-using SharpTitan.Metrics;
+using System.Diagnostics;
 using SharpTitan.Distributed;
+using SharpTitan.IO;
+using SharpTitan.Metrics;
 using static TorchSharp.torch;
 
 namespace SharpTitan.Checkpoint;
@@ -13,11 +15,20 @@ internal sealed record SaveInfo(int Step, bool ModelOnly, long OptimizerStep, st
 /// and renames the folder to step-N/. A save that dies midway leaves only the temporary folder, which loading
 /// never picks. <see cref="Begin"/> and <see cref="Finish"/> hold the collectives (main thread);
 /// <see cref="WriteRank"/> and <see cref="Complete"/> touch files only, so they may run on a background thread.
+/// Rank 0's wait for the other ranks is bounded like a barrier: under MPI the watchdog ends the job when it lasts
+/// longer than its current timeout (comm.train_timeout_seconds while training), naming the ranks whose shard is
+/// missing; without a watchdog <paramref name="timeout"/> bounds it.
 /// </summary>
-internal sealed class CheckpointWriter(string root, IProcessGroup world, int keepLatestK)
+internal sealed class CheckpointWriter(string root, IProcessGroup world, int keepLatestK, TimeSpan? timeout = null)
 {
     public const string ConfigFile = "config.toml";
-    private static readonly TimeSpan ManifestTimeout = TimeSpan.FromMinutes(30);
+    private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(100);
+
+    /// <summary>
+    /// Test seam (fault injection): runs on each rank as its shard write starts, with the rank and the shard's path;
+    /// it flows into background saves. Null outside tests.
+    /// </summary>
+    internal static readonly AsyncLocal<Action<int, string>?> BeforeWriteRank = new();
 
     public string Root => root;
 
@@ -27,8 +38,15 @@ internal sealed class CheckpointWriter(string root, IProcessGroup world, int kee
         var temp = CheckpointFolder.TempPath(root, step);
         if (world.Rank == 0)
         {
-            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
-            Directory.CreateDirectory(temp);
+            try
+            {
+                if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+                Directory.CreateDirectory(temp);
+            }
+            catch (Exception e) when (StorageException.IsFileSystemError(e))
+            {
+                throw StorageException.For($"checkpoint step {step}: cannot create", temp, e);
+            }
         }
         world.Barrier();
         return temp;
@@ -38,28 +56,50 @@ internal sealed class CheckpointWriter(string root, IProcessGroup world, int kee
     public void WriteRank(string temp, IReadOnlyList<(StatePiece Piece, Tensor Data)> data, ProgressBar? progress = null)
     {
         int rank = world.Rank;
-        var (file, chunks) = ShardFile.Write(Path.Combine(temp, $"shard-{rank}.bin"), data, progress);
+        var shard = Path.Combine(temp, $"shard-{rank}.bin");
+        BeforeWriteRank.Value?.Invoke(rank, shard);
+        var (file, chunks) = ShardFile.Write(shard, data, progress);
         var manifest = System.Text.Json.JsonSerializer.Serialize(new RankManifest(rank, file, chunks), CheckpointMetadata.Json);
         var path = Path.Combine(temp, $"shard-{rank}.json");
         ShardFile.WriteText(path + ".part", manifest);
         File.Move(path + ".part", path); // a manifest appears whole or not at all
     }
 
-    /// <summary>Rank 0: waits for every rank's manifest, writes metadata.json, renames into place, prunes.</summary>
-    public string Complete(string temp, SaveInfo info)
+    /// <summary>The ranks whose manifest is not in <paramref name="temp"/> yet, for the watchdog's message.</summary>
+    private string Missing(string temp, int step)
+    {
+        var missing = Enumerable.Range(0, world.Size).Where(r => !File.Exists(Path.Combine(temp, $"shard-{r}.json"))).ToList();
+        return missing.Count == 0
+            ? $"checkpoint step {step}: rank 0 did not finish committing {temp}"
+            : $"checkpoint step {step}: {(missing.Count == 1 ? "rank" : "ranks")} {string.Join(", ", missing)} did not finish writing {(missing.Count == 1 ? "its shard" : "their shards")} to {temp}";
+    }
+
+    /// <summary>Rank 0: waits (bounded) for every rank's manifest.</summary>
+    private List<RankManifest> WaitForManifests(string temp, int step)
     {
         var manifests = new List<RankManifest>();
-        var deadline = DateTime.UtcNow + ManifestTimeout;
+        long since = Stopwatch.GetTimestamp(); // as a barrier: from when this rank's own write is done
+        var watchdog = DistributedRuntime.Watchdog;
+        using var wait = watchdog?.TrackWait("checkpoint commit", () => Missing(temp, step), since);
+        var limit = (watchdog?.CurrentTimeout ?? timeout ?? DefaultTimeout) + (watchdog != null ? TimeSpan.FromSeconds(10) : TimeSpan.Zero);
         for (int r = 0; r < world.Size; r++)
         {
             var path = Path.Combine(temp, $"shard-{r}.json");
             while (!File.Exists(path))
             {
-                if (DateTime.UtcNow > deadline) throw new TimeoutException($"checkpoint step {info.Step}: rank {r} wrote no {path}");
+                if (Stopwatch.GetElapsedTime(since) > limit)
+                    throw new TimeoutException($"{Missing(temp, step)} within {limit.TotalSeconds:0.###} s");
                 Thread.Sleep(5);
             }
             manifests.Add(RankManifest.Read(path));
         }
+        return manifests;
+    }
+
+    /// <summary>Rank 0: waits for every rank's manifest, writes metadata.json, renames into place, prunes.</summary>
+    public string Complete(string temp, SaveInfo info)
+    {
+        var manifests = WaitForManifests(temp, info.Step);
         var files = manifests.Select(m => m.File).ToList();
         files.Add(ShardFile.WriteText(Path.Combine(temp, ConfigFile), info.ConfigToml));
         var tensors = manifests.SelectMany(m => m.Chunks.Select(c => (m.File.Name, c)))
@@ -77,9 +117,13 @@ internal sealed class CheckpointWriter(string root, IProcessGroup world, int kee
         ShardFile.WriteText(Path.Combine(temp, CheckpointMetadata.FileName), meta.ToJson());
         for (int r = 0; r < world.Size; r++) File.Delete(Path.Combine(temp, $"shard-{r}.json"));
         var final = CheckpointFolder.StepPath(root, info.Step);
-        if (Directory.Exists(final)) Directory.Delete(final, recursive: true); // re-saving a step (a resumed run)
+        // Re-saving a step (a resumed run): the old folder is moved aside, not deleted, until the new one is in place.
+        var old = final + ".tmp-old";
+        if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
+        if (Directory.Exists(final)) Directory.Move(final, old);
         Directory.Move(temp, final);
         ShardFile.SyncDirectory(root);
+        if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
         CheckpointFolder.Prune(root, keepLatestK);
         return final;
     }

@@ -4,6 +4,7 @@ using SharpTitan.Checkpoint.HuggingFace;
 using SharpTitan.Config;
 using SharpTitan.Data;
 using SharpTitan.Distributed;
+using SharpTitan.IO;
 using SharpTitan.Native;
 using SharpTitan.Optim;
 using SharpTitan.Parallel;
@@ -56,23 +57,41 @@ public sealed class Checkpointer : IDisposable
             if (!ExcludableKeys.Contains(key))
                 throw new ConfigException($"checkpoint.exclude_from_loading: unknown key \"{key}\" (expected {string.Join(", ", ExcludableKeys)})");
         Root = Path.Combine(config.Job.DumpFolder, _c.Folder);
-        _writer = new CheckpointWriter(Root, world, _c.KeepLatestK);
-        if (world.Rank == 0) Directory.CreateDirectory(Root);
+        _writer = new CheckpointWriter(Root, world, _c.KeepLatestK, TimeSpan.FromSeconds(config.Comm.TrainTimeoutSeconds));
+        if (world.Rank == 0)
+        {
+            try { Directory.CreateDirectory(Root); }
+            catch (Exception e) when (StorageException.IsFileSystemError(e))
+            {
+                throw StorageException.For("checkpoint folder: cannot create", Root, e);
+            }
+        }
         world.Barrier();
     }
 
     /// <summary>Loads the checkpoint to resume from, if any (collective). Returns the step done and the loader state.</summary>
     public ResumePoint LoadAtStart()
     {
+        var resume = LoadFromFolder();
+        // A killed run's unfinished saves are removed once every rank has chosen (the load is collective).
+        if (_world.Rank == 0)
+            foreach (var name in CheckpointFolder.RemoveUnfinished(Root))
+                _log.WriteLine($"checkpoint: removed {Path.Combine(Root, name)}, an unfinished save");
+        return resume;
+    }
+
+    private ResumePoint LoadFromFolder()
+    {
         var steps = CheckpointFolder.CompleteSteps(Root);
         if (_c.LoadStep != -1 || steps.Count > 0)
         {
-            int step = _c.LoadStep != -1 ? _c.LoadStep : steps[^1];
+            int step = _c.LoadStep != -1 ? _c.LoadStep : LatestToResume(steps);
             var folder = CheckpointFolder.Resolve(Root, step);
             if (step != 0) return LoadFull(folder);
             LoadModel(folder); // torchtitan: step 0 is a seed checkpoint, loaded as model only
             return new ResumePoint(0, null);
         }
+        foreach (var note in CheckpointFolder.SkippedNewer(Root, -1)) _log.WriteLine($"checkpoint: {note}");
         if (_c.InitialLoadPath is { } initial)
         {
             if (_c.InitialLoadInHf)
@@ -85,6 +104,31 @@ public sealed class Checkpointer : IDisposable
             LoadModel(folder);
         }
         return new ResumePoint(0, null);
+    }
+
+    /// <summary>
+    /// The step to resume from: the newest complete one, unless it holds the model only (a last save with
+    /// last_save_model_only) and a full-state one exists: then the newest full-state one, so the run continues
+    /// where its optimizer and data left off instead of starting over. Logs every newer folder it passes and why.
+    /// </summary>
+    private int LatestToResume(List<int> steps)
+    {
+        int newest = steps[^1], chosen = newest;
+        if (newest != 0 && !CheckpointFolder.IsFullState(Root, newest))
+        {
+            CheckpointMetadata.Read(Path.Combine(CheckpointFolder.StepPath(Root, newest), CheckpointMetadata.FileName)); // damaged: say so
+            if (CheckpointFolder.NewestFullState(Root, steps) is int full)
+            {
+                chosen = full;
+                _log.WriteLine($"checkpoint: step-{newest} holds the model only (last_save_model_only); resuming from step-{full}, " +
+                               "the newest checkpoint with the optimizer, data loader and training state");
+            }
+            else
+                _log.WriteLine($"checkpoint: step-{newest} holds the model only (last_save_model_only) and no full-state checkpoint exists: " +
+                               "its weights are loaded and training starts at step 1 with a fresh optimizer");
+        }
+        foreach (var note in CheckpointFolder.SkippedNewer(Root, chosen)) _log.WriteLine($"checkpoint: {note}");
+        return chosen;
     }
 
     private bool Excluded(string key) => _c.ExcludeFromLoading.Contains(key);
@@ -144,6 +188,7 @@ public sealed class Checkpointer : IDisposable
     /// <summary>After a training step: saves when the interval, the first step or the last step asks for it.</summary>
     public void AfterStep(int step, int lastStep, Func<DataLoaderState> loaderState)
     {
+        if (_pending is { IsCompleted: true }) WaitPending(); // a failed background save ends the run now, not at the next save
         bool last = step == lastStep;
         if (!(last || step % _c.Interval == 0 || (step == 1 && _c.EnableFirstStepCheckpoint))) return;
         if (last) SaveLast(step, loaderState().ToJson());
@@ -165,6 +210,7 @@ public sealed class Checkpointer : IDisposable
     private void SaveHuggingFace(int step)
     {
         WaitPending();
+        if (KeepsFullState(step, "a Hugging Face export (convert --to hf makes one from it)")) return;
         var sw = Stopwatch.StartNew();
         using (var scope = NewDisposeScope())
         using (no_grad())
@@ -174,11 +220,19 @@ public sealed class Checkpointer : IDisposable
             if (_world.Rank == 0)
             {
                 string final = CheckpointFolder.StepPath(Root, step), temp = final + ".tmp-hf";
-                if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
-                if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
-                HfCheckpoint.Export(parameters.ToDictionary(p => p.Name, p => p.Value), _parts.Model.Args, temp,
-                    _c.ExportDtype.ToScalarType());
-                Directory.Move(temp, final);
+                try
+                {
+                    if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+                    HfCheckpoint.Export(parameters.ToDictionary(p => p.Name, p => p.Value), _parts.Model.Args, temp,
+                        _c.ExportDtype.ToScalarType());
+                    if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
+                    Directory.Move(temp, final);
+                }
+                catch (Exception e) when (StorageException.IsFileSystemError(e))
+                {
+                    RemoveQuietly(temp);
+                    throw StorageException.For($"checkpoint step {step} (Hugging Face): cannot write", temp, e);
+                }
             }
         }
         _world.Barrier();
@@ -195,10 +249,19 @@ public sealed class Checkpointer : IDisposable
         Finish();
     }
 
+    /// <summary>A model-only save never replaces a full-state checkpoint of the same step (a resumed run's last step).</summary>
+    private bool KeepsFullState(int step, string what)
+    {
+        if (!CheckpointFolder.IsFullState(Root, step)) return false;
+        _log.WriteLine($"checkpoint: step-{step} already holds a full-state checkpoint; not replacing it with {what}");
+        return true;
+    }
+
     private void Save(int step, bool modelOnly, string? loader)
     {
         var sw = Stopwatch.StartNew();
         WaitPending();
+        if (modelOnly && KeepsFullState(step, "a model-only save")) return;
         Waits.Add(sw.Elapsed.TotalSeconds);
         var exportDtype = modelOnly ? _c.ExportDtype.ToScalarType() : (ScalarType?)null;
         var info = new SaveInfo(step, modelOnly, _optimizer.StepCount, loader, ConfigPrinter.ToToml(_config));
@@ -228,6 +291,12 @@ public sealed class Checkpointer : IDisposable
                 _writer.WriteRank(temp, data, progress);
                 if (_world.Rank == 0) _writer.Complete(temp, info);
             }
+            catch (Exception e) when (StorageException.IsFileSystemError(e))
+            {
+                // The previous checkpoints are untouched (nothing is renamed or pruned before the new one is complete).
+                RemoveQuietly(temp);
+                throw StorageException.For($"checkpoint step {step}{(background ? " (written in the background)" : "")}: cannot write", temp, e);
+            }
             finally { foreach (var (_, d) in data) d.Dispose(); }
         }
         if (background)
@@ -243,12 +312,24 @@ public sealed class Checkpointer : IDisposable
         _log.WriteLine($"checkpoint: saved step {step}{(modelOnly ? $" (model only, {_c.ExportDtype.ToConfigString()})" : "")} to {CheckpointFolder.StepPath(Root, step)} in {sw.Elapsed.TotalSeconds:F3} s");
     }
 
+    /// <summary>
+    /// Waits for this rank's background save and rethrows its failure. Not under the watchdog: a large save may
+    /// outlast the timeout on every rank at once. A rank whose own write stalls is caught by the others' timeouts
+    /// (rank 0's commit wait or the next collective).
+    /// </summary>
     private void WaitPending()
     {
         if (_pending == null) return;
         var t = _pending;
         _pending = null;
         t.GetAwaiter().GetResult();
+    }
+
+    /// <summary>Best effort: a failed save leaves no partial folder behind (another rank may be removing it too).</summary>
+    private static void RemoveQuietly(string folder)
+    {
+        try { if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true); }
+        catch (Exception e) when (StorageException.IsFileSystemError(e) || e is DirectoryNotFoundException or FileNotFoundException) { }
     }
 
     /// <summary>Waits for a background save and for every rank (call at the end of training).</summary>

@@ -14,6 +14,8 @@ internal sealed class CollectiveWatchdog : IDisposable
     {
         public volatile string? Operation;
         public volatile string? Group;
+        /// <summary>For a wait outside a collective: what is being waited for (called when the timeout passes).</summary>
+        public volatile Func<string>? Explain;
         public long StartTimestamp;
     }
 
@@ -56,8 +58,25 @@ internal sealed class CollectiveWatchdog : IDisposable
     internal Scope Track(string operation, IProcessGroup group)
     {
         var slot = _threadSlot.Value!;
+        slot.Explain = null;
         slot.Group = $"'{group.Name}' ({group.Size} ranks)";
         Volatile.Write(ref slot.StartTimestamp, Stopwatch.GetTimestamp());
+        slot.Operation = operation;
+        return new Scope(slot);
+    }
+
+    /// <summary>
+    /// Marks the calling thread as waiting for other ranks outside a collective (rank 0 waiting for every rank's
+    /// checkpoint shard) until the result is disposed. Past the current timeout, counted from
+    /// <paramref name="since"/> (a <see cref="Stopwatch"/> timestamp; default now), the job ends with
+    /// <paramref name="explain"/>'s text, which should name the rank that did not arrive.
+    /// </summary>
+    internal Scope TrackWait(string operation, Func<string> explain, long? since = null)
+    {
+        var slot = _threadSlot.Value!;
+        slot.Explain = explain;
+        slot.Group = null;
+        Volatile.Write(ref slot.StartTimestamp, since ?? Stopwatch.GetTimestamp());
         slot.Operation = operation;
         return new Scope(slot);
     }
@@ -82,7 +101,8 @@ internal sealed class CollectiveWatchdog : IDisposable
                 if (op == null) continue;
                 var elapsed = Stopwatch.GetElapsedTime(Volatile.Read(ref slot.StartTimestamp));
                 if (elapsed <= timeout || slot.Operation != op) continue;
-                _abort($"rank {_rank}: watchdog: collective {op} on group {slot.Group} did not finish within " +
+                var what = slot.Explain is { } explain ? explain() : $"collective {op} on group {slot.Group} did not finish";
+                _abort($"rank {_rank}: watchdog: {what} within " +
                        $"{timeout.TotalSeconds:0.###} s ({(_training ? "train" : "init")} timeout); aborting the job");
                 return;
             }

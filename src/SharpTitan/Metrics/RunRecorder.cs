@@ -1,4 +1,5 @@
 using SharpTitan.Config;
+using SharpTitan.IO;
 
 namespace SharpTitan.Metrics;
 
@@ -26,12 +27,21 @@ internal sealed class RunRecorder : IDisposable
         _console = new ConsoleMetricsWriter(log, ConsoleMetricsWriter.ShouldColor(config.Metrics.DisableColorPrinting) && rank == 0);
         if (writes)
         {
-            _file = new MetricsFileWriter(config.Job.DumpFolder, config.Metrics.SaveForAllRanks ? rank : null);
+            try { _file = new MetricsFileWriter(config.Job.DumpFolder, config.Metrics.SaveForAllRanks ? rank : null); }
+            catch (Exception e) when (StorageException.IsFileSystemError(e))
+            {
+                throw StorageException.For("metrics: cannot write to the dump folder", config.Job.DumpFolder, e);
+            }
             if (config.Metrics.EnableTensorboard)
             {
                 string folder = Path.Combine(config.Job.DumpFolder, config.Metrics.SaveTbFolder);
                 if (config.Metrics.SaveForAllRanks) folder = Path.Combine(folder, $"rank{rank}");
-                TensorBoard = new TensorBoardWriter(folder);
+                try { TensorBoard = new TensorBoardWriter(folder); }
+                catch (Exception e) when (StorageException.IsFileSystemError(e))
+                {
+                    _file?.Dispose();
+                    throw StorageException.For("tensorboard: cannot write", folder, e);
+                }
             }
         }
         var p = config.Profiling;
