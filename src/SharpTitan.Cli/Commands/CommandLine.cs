@@ -35,6 +35,11 @@ public static class CommandLine
         {
             return command.Run(args[1..]);
         }
+        catch (SharpTitan.IO.StorageException e)
+        {
+            Console.Error.WriteLine($"sharptitan {command.Name}: error: {e.Message}");
+            return SharpTitan.IO.StorageException.ExitCode;
+        }
         catch (Exception e) when (IsUserError(e))
         {
             Console.Error.WriteLine($"sharptitan {command.Name}: error: {e.Message}");

@@ -22,8 +22,15 @@ public sealed class RankLog : TextWriter
         if (world.Size > 1)
         {
             var dir = Path.Combine(dumpFolder, "logs");
-            Directory.CreateDirectory(dir);
-            file = new StreamWriter(Path.Combine(dir, $"rank_{world.Rank}.log"), append: false) { AutoFlush = true };
+            try
+            {
+                Directory.CreateDirectory(dir);
+                file = new StreamWriter(Path.Combine(dir, $"rank_{world.Rank}.log"), append: false) { AutoFlush = true };
+            }
+            catch (Exception e) when (SharpTitan.IO.StorageException.IsFileSystemError(e))
+            {
+                throw SharpTitan.IO.StorageException.For("rank log: cannot write", dir, e);
+            }
         }
         return new RankLog(world.Rank == 0 ? Console.Out : null, file);
     }
