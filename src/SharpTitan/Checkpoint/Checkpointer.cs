@@ -13,13 +13,6 @@ using static TorchSharp.torch;
 namespace SharpTitan.Checkpoint;
 
 /// <summary>
-/// Where a run starts: the step already done and the data loader's position (null = the beginning).
-/// <paramref name="LrStepOffset"/>: steps done that the LR schedule has not seen (the resumed step when
-/// exclude_from_loading has "lr_scheduler", so the schedule starts over as torchtitan's would).
-/// </summary>
-public sealed record ResumePoint(int Step, DataLoaderState? DataLoader, int LrStepOffset = 0);
-
-/// <summary>
 /// The trainer's view of [checkpoint]: loads at start (torchtitan's semantics: the latest step-N, or load_step,
 /// else initial_load_path), saves every interval steps, at step 1 with enable_first_step_checkpoint and at the
 /// last step (model only in export_dtype with last_save_model_only), synchronously or on a background thread

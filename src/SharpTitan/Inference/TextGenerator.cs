@@ -5,9 +5,6 @@ using static TorchSharp.torch;
 
 namespace SharpTitan.Inference;
 
-/// <summary>Sampling settings: temperature 0 is greedy (argmax); top-k 0 keeps the whole vocabulary.</summary>
-public sealed record SamplingOptions(double Temperature = 1.0, int TopK = 0, long Seed = 0, int? EosId = null);
-
 /// <summary>
 /// Autoregressive sampling from a model, one token at a time. There is no KV cache: each step runs the whole
 /// context (the last max_seq_len tokens), which is simple and fast enough for the models a CPU trains.

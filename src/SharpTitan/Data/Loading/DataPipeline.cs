@@ -1,8 +1,5 @@
 namespace SharpTitan.Data;
 
-/// <summary>What a loader reads and how: the config keys a trainer or evaluator passes in.</summary>
-public sealed record DataSpec(string Dataset, string? DatasetPath, string KeyPrefix = "training", TextOptions? Text = null);
-
 /// <summary>Builds the window source a spec names (a token file from `prepare-data`, else streamed text) and its loader.</summary>
 public static class DataPipeline
 {

@@ -1,8 +1,5 @@
 namespace SharpTitan.Data;
 
-/// <summary>How to read raw text files: the JSON/parquet text field and how .txt files split into documents.</summary>
-public sealed record TextOptions(string TextField = "text", bool SplitTxtOnBlankLines = false);
-
 /// <summary>
 /// Turns `dataset` / `dataset_path` into a document source. Names: "sample" (the embedded corpus); "c4" (allenai/c4
 /// "en" train: shards fetched with `sharptitan download c4`, default ./data/c4); "c4_validation" and "c4_test" (local

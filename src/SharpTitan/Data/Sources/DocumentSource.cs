@@ -1,8 +1,5 @@
 namespace SharpTitan.Data;
 
-/// <summary>Where a document sits: file index in the dataset's sorted file list, record index within the file.</summary>
-public readonly record struct DocumentPosition(int File, long Record);
-
 /// <summary>
 /// A dataset's documents in a fixed order (files sorted, records in file order), readable from any position so a
 /// loader can resume exactly. Records without text are skipped and counted (the first is logged). Invalid UTF-8 is
