@@ -21,10 +21,11 @@ public sealed class TrainCommand : ICommand
         if (config.Job.PrintConfig && world.Rank == 0) Console.WriteLine(ConfigPrinter.ToToml(config));
         using var log = RankLog.Open(config.Job.DumpFolder, world);
         var synchronizedLog = TextWriter.Synchronized(log); // the signal handler writes too
+        // Installed until the process ends: after a first signal, a second one always stops at once.
+        using var stop = new StopRequest(synchronizedLog.WriteLine);
         int? stoppedAfter;
         try
         {
-            using var stop = new StopRequest(synchronizedLog.WriteLine);
             using var trainer = new Trainer(config, synchronizedLog, world: world) { Stop = stop };
             trainer.Run();
             stoppedAfter = trainer.StoppedAfterStep;

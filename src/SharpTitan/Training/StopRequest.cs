@@ -35,11 +35,11 @@ public sealed class StopRequest : IDisposable
 
     /// <param name="log">Where the stop is announced (the rank's log).</param>
     /// <param name="handleSignals">Installs the signal handlers; false: only <see cref="Request"/> and the test hook stop.</param>
-    /// <param name="stopNow">What a second signal does with its exit code (default: Environment.Exit).</param>
+    /// <param name="stopNow">What a second signal does with its exit code (default: <see cref="StopNow"/>).</param>
     public StopRequest(Action<string> log, bool handleSignals = true, Action<int>? stopNow = null)
     {
         _log = log;
-        _stopNow = stopNow ?? Environment.Exit;
+        _stopNow = stopNow ?? StopNow;
         _hook = ParseHook(Environment.GetEnvironmentVariable(StopAtStepVariable));
         if (!handleSignals) return;
         foreach (var (signal, name) in new[] { (PosixSignal.SIGTERM, "SIGTERM"), (PosixSignal.SIGINT, "SIGINT"), ((PosixSignal)SigUsr1, "SIGUSR1") })
@@ -81,6 +81,13 @@ public sealed class StopRequest : IDisposable
         }
         _log($"received {name} again: stopping at once (exit code {128 + number})");
         _stopNow(128 + number);
+    }
+
+    /// <summary>Ends the process at once: under MPI the whole job (MPI_Abort), else this process without exit handlers.</summary>
+    public static void StopNow(int exitCode)
+    {
+        DistributedRuntime.AbortQuietly(exitCode);
+        Native.ImmediateExit.Now(exitCode);
     }
 
     // .NET names the common signals with negative values; the exit code follows the OS numbers.

@@ -62,8 +62,10 @@ public sealed class RunningProcess : IDisposable
     {
         var start = _clock.Elapsed;
         if (!_process.WaitForExit(timeout)) return (null, _clock.Elapsed - start);
-        _process.WaitForExit(); // drains the output
-        return (_process.ExitCode, _clock.Elapsed - start);
+        var elapsed = _clock.Elapsed - start;
+        // Drains the output, boundedly: processes it left behind may still hold its pipes open.
+        Task.WaitAny(_process.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(5)));
+        return (_process.ExitCode, elapsed);
     }
 
     /// <summary>Processes whose command line contains <paramref name="text"/> (e.g. a run's unique dump folder).</summary>
