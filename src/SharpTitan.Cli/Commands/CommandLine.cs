@@ -23,13 +23,13 @@ public static class CommandLine
         {
             Console.WriteLine("usage: sharptitan <command> [options]\n\ncommands:");
             foreach (var c in Commands) Console.WriteLine($"  {c.Name,-10} {c.Summary}");
-            return args.Length == 0 ? 2 : 0;
+            return args.Length == 0 ? ExitCodes.InputError : ExitCodes.Success;
         }
         var command = Commands.FirstOrDefault(c => c.Name == args[0]);
         if (command == null)
         {
             Console.Error.WriteLine($"sharptitan: unknown command '{args[0]}' (commands: {string.Join(", ", Commands.Select(c => c.Name))})");
-            return 2;
+            return ExitCodes.InputError;
         }
         try
         {
@@ -42,9 +42,32 @@ public static class CommandLine
         }
         catch (Exception e) when (IsUserError(e))
         {
-            Console.Error.WriteLine($"sharptitan {command.Name}: error: {e.Message}");
-            return 2;
+            ReportInputError($"sharptitan {command.Name}: error: {e.Message}");
+            return ExitCodes.InputError;
         }
+    }
+
+    /// <summary>
+    /// How long a rank other than 0 waits before printing an input error itself: an error every rank finds (a bad
+    /// config) is printed by rank 0, whose exit ends the job (mpirun kills the others within about 2 s) before then.
+    /// </summary>
+    public static readonly TimeSpan OtherRanksWait = TimeSpan.FromSeconds(4);
+
+    /// <summary>
+    /// Prints an input error once per job: without mpirun, or on rank 0, at once; on another rank only when rank 0
+    /// has not ended the job within <see cref="OtherRanksWait"/> (the error was that rank's alone), prefixed with its
+    /// rank. Under MPI the job then ends with code 2 and no further text from MPI_Abort's caller.
+    /// </summary>
+    private static void ReportInputError(string line)
+    {
+        int rank = Distributed.DistributedRuntime.LaunchRank ?? 0;
+        if (rank != 0)
+        {
+            Thread.Sleep(OtherRanksWait);
+            line = $"rank {rank}: {line}";
+        }
+        Console.Error.WriteLine(line);
+        Distributed.DistributedRuntime.AbortQuietly(ExitCodes.InputError);
     }
 
     /// <summary>Errors caused by input (config, data, files, command line) rather than by a bug.</summary>

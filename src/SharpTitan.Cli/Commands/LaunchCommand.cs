@@ -6,6 +6,8 @@ namespace SharpTitan.Cli.Commands;
 /// <summary>
 /// `sharptitan launch -n N [--hostfile F] -- VERB ...`: runs this same program N times under mpirun and returns
 /// mpirun's exit code. Without a hostfile the ranks stay on this machine and talk over loopback/shared memory.
+/// SIGTERM / SIGINT reach every rank (<see cref="LaunchSignals"/>); mpirun's own notices about a job whose ranks
+/// already said why it ended are left out (<see cref="MpirunNotices"/>).
 /// </summary>
 public sealed class LaunchCommand : ICommand
 {
@@ -18,7 +20,7 @@ public sealed class LaunchCommand : ICommand
         var mpirun = FindMpirun()
             ?? throw new UsageException("mpirun was not found on PATH; install OpenMPI (apt-get install openmpi-bin) or set MPIRUN to its path");
         var flavor = DetectFlavor(mpirun);
-        var psi = new ProcessStartInfo(mpirun) { UseShellExecute = false };
+        var psi = new ProcessStartInfo(mpirun) { UseShellExecute = false, RedirectStandardError = true };
         // mpirun gives ranks a pseudo-terminal, so they cannot see that the launcher's output is redirected.
         psi.Environment[ConsoleMetricsWriter.ColorVariable] = Console.IsOutputRedirected ? "0" : "1";
         // On that terminal .NET's console starts each rank's output with the keypad-mode sequence (ESC[?1h ESC=);
@@ -26,8 +28,13 @@ public sealed class LaunchCommand : ICommand
         if (Console.IsOutputRedirected) psi.Environment["TERM"] = "dumb";
         foreach (var a in MpirunArguments(options, flavor, IsRoot(), SelfCommand())) psi.ArgumentList.Add(a);
         using var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {mpirun}");
+        var notices = new MpirunNotices(Console.Error);
+        process.ErrorDataReceived += (_, e) => { if (e.Data != null) notices.Line(e.Data); };
+        process.BeginErrorReadLine();
+        using var signals = new LaunchSignals(process, Console.Error);
         process.WaitForExit();
-        return process.ExitCode;
+        notices.Finish(explained: ExitCodes.ExplainedByTheRanks(process.ExitCode) || signals.Count > 0);
+        return signals.ExitCode(process.ExitCode);
     }
 
     /// <summary>The mpirun command line after the program name (public for tests).</summary>

@@ -7,6 +7,7 @@ namespace SharpTitan.Cli.Commands;
 /// <summary>
 /// `sharptitan train --config FILE [--section.key value ...]`. Under mpirun each process is one rank: rank 0
 /// prints to the console, and with several ranks every rank also writes its log to DUMP_FOLDER/logs/rank_N.log.
+/// SIGTERM, SIGINT or SIGUSR1 stop it gracefully (see <see cref="StopRequest"/>): exit code 75 after the save.
 /// </summary>
 public sealed class TrainCommand : ICommand
 {
@@ -19,19 +20,25 @@ public sealed class TrainCommand : ICommand
         var world = DistributedRuntime.Initialize();
         if (config.Job.PrintConfig && world.Rank == 0) Console.WriteLine(ConfigPrinter.ToToml(config));
         using var log = RankLog.Open(config.Job.DumpFolder, world);
+        var synchronizedLog = TextWriter.Synchronized(log); // the signal handler writes too
+        // Installed until the process ends: after a first signal, a second one always stops at once.
+        using var stop = new StopRequest(synchronizedLog.WriteLine);
+        int? stoppedAfter;
         try
         {
-            using (var trainer = new Trainer(config, log, world: world)) trainer.Run();
+            using var trainer = new Trainer(config, synchronizedLog, world: world) { Stop = stop };
+            trainer.Run();
+            stoppedAfter = trainer.StoppedAfterStep;
         }
         catch (TrainingDivergedException e)
         {
             log.WriteLine($"sharptitan train: {e.Message}");
             Console.Error.WriteLine($"sharptitan train: {e.Message}");
             log.Flush();
-            return 1;
+            return ExitCodes.Failure;
         }
         log.Flush();
-        DistributedRuntime.Shutdown();
-        return 0;
+        DistributedRuntime.Shutdown(); // every rank finalizes, so a preempted job exits with its own code, not MPI_Abort's
+        return stoppedAfter == null ? ExitCodes.Success : ExitCodes.Preempted;
     }
 }

@@ -188,6 +188,13 @@ public sealed class Checkpointer : IDisposable
         else Save(step, false, loaderState().ToJson());
     }
 
+    /// <summary>A stop on request after <paramref name="step"/>: a full-state save whatever the interval, waited for.</summary>
+    public void SaveNow(int step, Func<DataLoaderState> loaderState)
+    {
+        Save(step, false, loaderState().ToJson());
+        Finish();
+    }
+
     // torchtitan's last-step save: a Hugging Face folder, the model only in export_dtype, or everything.
     private void SaveLast(int step, string? loader)
     {

@@ -25,6 +25,11 @@ public static class DistributedRuntime
         !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_SIZE")) ||
         !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("PMI_SIZE"));
 
+    /// <summary>This process's world rank as mpirun/mpiexec set it (readable before MPI starts); null without them.</summary>
+    public static int? LaunchRank =>
+        int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_RANK") ?? Environment.GetEnvironmentVariable("PMI_RANK"),
+            System.Globalization.CultureInfo.InvariantCulture, out int rank) ? rank : null;
+
     /// <summary>The world group; <see cref="Initialize"/> must have run.</summary>
     public static IProcessGroup World =>
         _world ?? throw new InvalidOperationException("DistributedRuntime.Initialize() has not been called");
@@ -57,6 +62,20 @@ public static class DistributedRuntime
     {
         if (_mpi != null) _mpi.Abort($"rank {_mpi.WorldRank}: {message}", exitCode);
         Console.Error.WriteLine(message);
+        Environment.Exit(exitCode);
+    }
+
+    /// <summary>
+    /// Ends every rank of the job with <paramref name="exitCode"/> without printing anything (the caller has said
+    /// why). Does nothing when MPI is not running.
+    /// </summary>
+    public static void AbortQuietly(int exitCode)
+    {
+        var mpi = _mpi;
+        if (mpi == null || mpi.Library.IsFinalized) return;
+        Console.Out.Flush();
+        Console.Error.Flush();
+        mpi.Library.Abort(mpi.Library.Handles.CommWorld, exitCode);
         Environment.Exit(exitCode);
     }
 

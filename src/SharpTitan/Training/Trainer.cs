@@ -39,6 +39,15 @@ public sealed class Trainer : IDisposable
     public Transformer Model => _parts.Model;
     public Peak Peak { get; }
 
+    /// <summary>
+    /// Graceful stop: checked (and agreed between the ranks) at the end of every step but the last; null = never stop
+    /// early. The CLI's train verb installs one that listens to SIGTERM, SIGINT and SIGUSR1.
+    /// </summary>
+    public StopRequest? Stop { get; init; }
+
+    /// <summary>The step after which <see cref="Stop"/> ended the run (its checkpoint saved when enabled), else null.</summary>
+    public int? StoppedAfterStep { get; private set; }
+
     /// <summary>Saves and loads checkpoints when checkpoint.enable, else null.</summary>
     public Checkpointer? Checkpointer => _checkpointer;
 
@@ -154,6 +163,12 @@ public sealed class Trainer : IDisposable
                 _recorder.Log(_meter.Snapshot(step, _config.Training.Steps, r.Loss, r.GradNorm, r.Lr, reportMfu: _parts.ReportsMfu));
             if (_validator != null && step % _config.Validation.Freq == 0)
                 _recorder.LogValidation(step, _validator.Run(_parts, step));
+            if (step < _config.Training.Steps && Stop != null && Stop.AgreeAfterStep(step, _world))
+            {
+                StopAfter(step);
+                _recorder.EndStep(step, TrainingStateBytes);
+                break;
+            }
             using (Tracer.Begin("checkpoint")) _checkpointer?.AfterStep(step, _config.Training.Steps, () => _loader.State);
             _recorder.EndStep(step, TrainingStateBytes);
             if (step % _config.Training.GcFreq == 0) GC.Collect();
@@ -162,6 +177,17 @@ public sealed class Trainer : IDisposable
         foreach (var line in _parts.Summarize(results.Count, clock.Elapsed)) _log.WriteLine(line);
         if (_config.Debug.DumpResultsFolder is { } dump) DumpResults(dump, results);
         return results;
+    }
+
+    /// <summary>The ranks agreed to stop after <paramref name="step"/>: a full-state save (when enabled), then the loop ends.</summary>
+    private void StopAfter(int step)
+    {
+        StoppedAfterStep = step;
+        var (checks, median, min) = Stop!.Cost;
+        _log.WriteLine($"stop requested ({Stop.Reason}): stopping after step {step} of {_config.Training.Steps}" +
+                       (checks > 0 ? $" (agreed at each step boundary: {checks} checks, median {median:F0} us, min {min:F0} us)" : ""));
+        if (_checkpointer == null) _log.WriteLine("checkpoint.enable is off: nothing saved; the next start begins at step 1");
+        else using (Tracer.Begin("checkpoint")) _checkpointer.SaveNow(step, () => _loader.State);
     }
 
     public StepResult TrainStep(int step)

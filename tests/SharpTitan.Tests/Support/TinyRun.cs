@@ -31,6 +31,8 @@ public sealed record TinyRun
     /// <summary>Unset: a new temporary folder per run.</summary>
     public string? DumpFolder { get; init; }
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(240);
+    /// <summary>Extra environment variables of the run (every rank's).</summary>
+    public IReadOnlyDictionary<string, string>? Environment { get; init; }
 
     public int DataParallel => Ranks / Tp;
 
@@ -70,9 +72,16 @@ public sealed record TinyRun
     public ProcessResult Start(out string dumpFolder)
     {
         dumpFolder = DumpFolder ?? TestSetup.TempDir($"run-{Ranks}-tp{Tp}");
+        var args = CommandLine(dumpFolder);
+        return Ranks == 1 ? MpiRun.Start(MpiRun.CliPath, args, Timeout, Environment) : MpiRun.Run(Ranks, MpiRun.CliPath, args, Timeout, Environment);
+    }
+
+    /// <summary>The full command line <see cref="Start"/> runs (after the program), for runs started by other means.</summary>
+    public List<string> CommandLine(string dumpFolder)
+    {
         var args = Arguments();
         args.InsertRange(1, ["--job.dump_folder", dumpFolder, "--debug.dump_results_folder", Results(dumpFolder)]);
-        return Ranks == 1 ? MpiRun.Start(MpiRun.CliPath, args, Timeout) : MpiRun.Run(Ranks, MpiRun.CliPath, args, Timeout);
+        return args;
     }
 
     /// <summary>Trains, asserts a clean exit, and returns the dump folder.</summary>

@@ -114,15 +114,22 @@ public static class HfCheckpoint
         return result;
     }
 
-    /// <summary>A checkpoint's model as a Hugging Face Llama folder; returns the files written and the number of tensors.</summary>
+    /// <summary>
+    /// A checkpoint's model as a Hugging Face Llama folder; returns the files written and the number of tensors. A folder
+    /// that holds files is refused (IOException) unless <paramref name="overwrite"/>; with it, the new export is written
+    /// beside the folder and swapped in whole, so no file of an earlier export (an old index or shard) remains.
+    /// </summary>
     public static (List<string> Files, int Tensors) ExportCheckpoint(CheckpointModel model, string folder, ScalarType dtype,
-        long maxShardBytes = DefaultMaxShardBytes)
+        long maxShardBytes = DefaultMaxShardBytes, bool overwrite = false)
     {
         using var scope = NewDisposeScope();
         var tensors = CheckpointReader.ReadModel(model.StepFolder);
-        try { return (Export(tensors, model.Args, folder, dtype, maxShardBytes), tensors.Count); }
+        try { return (FolderReplacement.Write(folder, overwrite, temp => Export(tensors, model.Args, temp, dtype, maxShardBytes)), tensors.Count); }
         finally { foreach (var t in tensors.Values) t.Dispose(); }
     }
+
+    /// <summary>True when <paramref name="folder"/> exists and holds anything (an export into it needs overwrite).</summary>
+    public static bool HoldsFiles(string folder) => FolderReplacement.HoldsFiles(folder);
 
     /// <summary>
     /// A Hugging Face Llama folder as a model-only checkpoint <paramref name="output"/>/step-0 (for
