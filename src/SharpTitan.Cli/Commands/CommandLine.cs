@@ -37,12 +37,12 @@ public static class CommandLine
         }
         catch (SharpTitan.IO.StorageException e)
         {
-            Console.Error.WriteLine($"sharptitan {command.Name}: error: {e.Message}");
-            return SharpTitan.IO.StorageException.ExitCode;
+            ReportOnce($"sharptitan {command.Name}: error: {e.Message}", ExitCodes.StorageError);
+            return ExitCodes.StorageError;
         }
         catch (Exception e) when (IsUserError(e))
         {
-            ReportInputError($"sharptitan {command.Name}: error: {e.Message}");
+            ReportOnce($"sharptitan {command.Name}: error: {e.Message}", ExitCodes.InputError);
             return ExitCodes.InputError;
         }
     }
@@ -56,9 +56,9 @@ public static class CommandLine
     /// <summary>
     /// Prints an input error once per job: without mpirun, or on rank 0, at once; on another rank only when rank 0
     /// has not ended the job within <see cref="OtherRanksWait"/> (the error was that rank's alone), prefixed with its
-    /// rank. Under MPI the job then ends with code 2 and no further text from MPI_Abort's caller.
+    /// rank. Under MPI the job then ends with <paramref name="exitCode"/> and no further text from MPI_Abort's caller.
     /// </summary>
-    private static void ReportInputError(string line)
+    private static void ReportOnce(string line, int exitCode)
     {
         int rank = Distributed.DistributedRuntime.LaunchRank ?? 0;
         if (rank != 0)
@@ -67,7 +67,7 @@ public static class CommandLine
             line = $"rank {rank}: {line}";
         }
         Console.Error.WriteLine(line);
-        Distributed.DistributedRuntime.AbortQuietly(ExitCodes.InputError);
+        Distributed.DistributedRuntime.AbortQuietly(exitCode);
     }
 
     /// <summary>Errors caused by input (config, data, files, command line) rather than by a bug.</summary>
