@@ -1,13 +1,19 @@
+using System.Text.RegularExpressions;
+
 namespace SharpTitan.Cli.Commands;
 
 /// <summary>
 /// Passes mpirun's stderr through line by line, but holds back OpenMPI's framed notices (a block between two rules
 /// of 74 dashes: "mpirun detected that one or more processes exited with non-zero status", "MPI_ABORT was invoked")
-/// until the job ends, and its "Forwarding signal" lines. <see cref="Finish"/> prints the notices unless the ranks
+/// until the job ends, its runtime's log lines ("[host:pid] [[job,vpid],rank] ORTE_ERROR_LOG: ...", which a job
+/// aborted while mpirun tears down can print) and its "Forwarding signal" lines. <see cref="Finish"/> prints the notices unless the ranks
 /// have already said why the job ended (an input error, a requested stop), so such an ending is one line.
 /// </summary>
-public sealed class MpirunNotices(TextWriter output)
+public sealed partial class MpirunNotices(TextWriter output)
 {
+    [GeneratedRegex(@"^\[[^\]]+\] \[\[\d+,\d+\],\d+\] ")]
+    private static partial Regex RuntimeLog();
+
     private static readonly string Rule = new('-', 74);
     private readonly List<string> _held = [];
     private List<string>? _block;
@@ -27,6 +33,7 @@ public sealed class MpirunNotices(TextWriter output)
                 }
             }
             else if (_block != null) _block.Add(line);
+            else if (RuntimeLog().IsMatch(line)) _held.Add(line);
             else if (!line.StartsWith("mpirun: Forwarding signal", StringComparison.Ordinal)) output.WriteLine(line);
         }
     }
