@@ -141,6 +141,9 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
         // HSDP's replicate dimension (4 ranks allow replicate 2 x shard 1) around TP 2.
         Layout("HSDP 2x1 x TP 2", 4, 2, ["--parallelism.data_parallel_replicate_degree", "2"], check: (dump, _) =>
             Assert.Contains("dp_replicate=2 dp_shard=1 cp=1 tp=2", File.ReadAllText(Path.Combine(dump, "logs", "rank_3.log")))),
+        // True 3D data x tensor layout: replicate 2 x shard 2 x TP 2 (one of the few 8-rank cases CI allows).
+        Layout("HSDP 2x2 x TP 2", 8, 2, ["--parallelism.data_parallel_replicate_degree", "2"], check: (dump, _) =>
+            Assert.Contains("dp_replicate=2 dp_shard=2 cp=1 tp=2", File.ReadAllText(Path.Combine(dump, "logs", "rank_7.log")))),
         // The vocabulary-sharded embedding is also the output projection's block.
         Layout("TP 2, tied embeddings", 2, 2, [], Fp32 with { Flavor = "tiny_tied" }),
 
