@@ -42,7 +42,7 @@ public partial class CheckpointIntegrityTests
         var text = File.ReadAllText(path);
         Assert.Contains($"\"version\": {CheckpointMetadata.CurrentVersion}", text);
         File.WriteAllText(path, ShiftOneOffset(text));
-        var e = Assert.Throws<InvalidDataException>(() => LoadAndCheckUntouched(step));
+        var e = Assert.Throws<InvalidDataException>(() => DamagedCheckpoint.LoadAndCheckUntouched(step));
         Assert.Contains($"{path} fails its checksum", e.Message);
         Assert.DoesNotContain('\n', e.Message);
     }
@@ -64,7 +64,7 @@ public partial class CheckpointIntegrityTests
         foreach (var (name, value) in expected) Assert.True(value.eq(loaded[name]).all().item<bool>(), name);
 
         File.WriteAllText(path, ShiftOneOffset(v2));
-        var e = Assert.Throws<InvalidDataException>(() => LoadAndCheckUntouched(step));
+        var e = Assert.Throws<InvalidDataException>(() => DamagedCheckpoint.LoadAndCheckUntouched(step));
         Assert.StartsWith($"{path}: tensor ", e.Message);
         Assert.Contains("of shard-0.bin", e.Message);
         Assert.Contains("altered or damaged", e.Message);
@@ -81,33 +81,12 @@ public partial class CheckpointIntegrityTests
         var chunk = node["tensors"]![0]!["chunks"]![0]!;
         chunk["count"] = chunk["count"]!.GetValue<long>() - 1;
         File.WriteAllText(path, node.ToJsonString(CheckpointMetadata.Json));
-        var e = Assert.Throws<InvalidDataException>(() => LoadAndCheckUntouched(step));
+        var e = Assert.Throws<InvalidDataException>(() => DamagedCheckpoint.LoadAndCheckUntouched(step));
         Assert.StartsWith($"checkpoint {path}: tensor ", e.Message);
 
-        var r = MpiRun.Start(MpiRun.CliPath, ["train", .. CliArgs(4), .. args]);
+        var r = MpiRun.Start(MpiRun.CliPath, ["train", .. TinyConfig.Arguments(steps: 4), .. args]);
         Assert.Equal(2, r.ExitCode);
         var line = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains(path, line);
-    }
-
-    private static string[] CliArgs(int steps) =>
-    [
-        "--model.flavor", "tiny", "--model.tokenizer_path", Path.Combine(TestSetup.RepoRoot, "assets", "tokenizer", "byte_tokenizer.json"),
-        "--training.dataset", "sample", "--training.steps", steps.ToString(), "--training.seq_len", "32", "--training.local_batch_size", "4",
-        "--training.num_threads", "1", "--debug.seed", "1234", "--activation_checkpoint.mode", "none", "--metrics.log_freq", "1000",
-        "--metrics.peak_tflops", "1", "--lr_scheduler.warmup_steps", "2",
-    ];
-
-    /// <summary>Loads into a model filled with 7s; rethrows the load's error after checking every parameter is still 7.</summary>
-    private static void LoadAndCheckUntouched(string step)
-    {
-        using var model = new Transformer(ModelFlavors.Llama3["tiny"] with { VocabSize = 259, MaxSeqLen = 32 });
-        using var scope = NewDisposeScope();
-        foreach (var p in model.parameters()) using (no_grad()) p.fill_(7f);
-        var pieces = TrainingState.Pieces(model);
-        var shapes = model.named_parameters().ToDictionary(p => TrainingState.Model + p.name, p => p.parameter.shape);
-        var e = Assert.ThrowsAny<Exception>(() => CheckpointReader.Load(step, shapes, [TrainingState.Model], pieces, new SharpTitan.Distributed.SingleProcessGroup()));
-        foreach (var p in model.parameters()) Assert.True(p.eq(7f).all().item<bool>(), "a parameter was changed by a failed load");
-        throw e;
     }
 }
