@@ -118,12 +118,7 @@ internal sealed class CheckpointWriter(string root, IProcessGroup world, int kee
         for (int r = 0; r < world.Size; r++) File.Delete(Path.Combine(temp, $"shard-{r}.json"));
         var final = CheckpointFolder.StepPath(root, info.Step);
         // Re-saving a step (a resumed run): the old folder is moved aside, not deleted, until the new one is in place.
-        var old = final + ".tmp-old";
-        if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
-        if (Directory.Exists(final)) Directory.Move(final, old);
-        Directory.Move(temp, final);
-        ShardFile.SyncDirectory(root);
-        if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
+        FolderSwap.Replace(temp, final, final + ".tmp-old", afterMove: () => ShardFile.SyncDirectory(root));
         CheckpointFolder.Prune(root, keepLatestK);
         return final;
     }

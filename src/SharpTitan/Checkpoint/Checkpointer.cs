@@ -225,8 +225,7 @@ public sealed class Checkpointer : IDisposable
                     if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
                     HfCheckpoint.Export(parameters.ToDictionary(p => p.Name, p => p.Value), _parts.Model.Args, temp,
                         _c.ExportDtype.ToScalarType());
-                    if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
-                    Directory.Move(temp, final);
+                    FolderSwap.Replace(temp, final, final + ".tmp-old");
                 }
                 catch (Exception e) when (StorageException.IsFileSystemError(e))
                 {

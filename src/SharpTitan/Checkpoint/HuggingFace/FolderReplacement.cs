@@ -1,3 +1,5 @@
+using SharpTitan.IO;
+
 namespace SharpTitan.Checkpoint.HuggingFace;
 
 /// <summary>
@@ -30,9 +32,7 @@ internal static class FolderReplacement
             if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
             throw;
         }
-        if (Directory.Exists(full)) Directory.Move(full, aside);
-        Directory.Move(temp, full);
-        if (Directory.Exists(aside)) Directory.Delete(aside, recursive: true);
+        FolderSwap.Replace(temp, full, aside);
         return result;
     }
 }
