@@ -1,6 +1,7 @@
 using System.Globalization;
 using SharpTitan.Checkpoint;
 using SharpTitan.Inference;
+using SharpTitan.Native;
 
 namespace SharpTitan.Cli.Commands;
 
@@ -44,6 +45,7 @@ public sealed class GenerateCommand : ICommand
         var ids = new List<int> { tokenizer.BosId };
         ids.AddRange(tokenizer.Encode(prompt));
         using var model = info.LoadTransformer(TextGenerator.ContextLength(info, ids.Count, maxNew));
+        ComputeDevice.Place(model, ComputeDevice.Choose(info.Config.Training.Device));
         var output = TextGenerator.Generate(model, ids, maxNew, new SamplingOptions(temperature, topK, seed, tokenizer.EosId));
         Console.WriteLine(prompt + tokenizer.Decode(output.Where(t => t != tokenizer.EosId)));
         return 0;

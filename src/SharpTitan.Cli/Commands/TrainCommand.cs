@@ -30,7 +30,7 @@ public sealed class TrainCommand : ICommand
             trainer.Run();
             stoppedAfter = trainer.StoppedAfterStep;
         }
-        catch (TrainingDivergedException e)
+        catch (Exception e) when (e is TrainingDivergedException or DeviceOutOfMemoryException)
         {
             log.WriteLine($"sharptitan train: {e.Message}");
             Console.Error.WriteLine($"sharptitan train: {e.Message}");

@@ -44,7 +44,8 @@ internal static class ShardFile
     private static unsafe void WriteBytes(FileStream fs, IncrementalHash hash, Tensor data, long bytes, ProgressBar? progress)
     {
         if (!data.is_contiguous()) throw new ArgumentException("shard data must be contiguous");
-        byte* p = (byte*)TensorMemory.DataPointer(data);
+        using var host = ComputeDevice.HostCopy(data); // files hold host bytes, whatever the device
+        byte* p = (byte*)TensorMemory.DataPointer(host ?? data);
         for (long done = 0; done < bytes; done += Block)
         {
             var span = new ReadOnlySpan<byte>(p + done, (int)Math.Min(Block, bytes - done));

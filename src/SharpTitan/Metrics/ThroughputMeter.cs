@@ -26,7 +26,8 @@ internal sealed class ThroughputMeter(double flopsPerToken, double peakTflops, i
         double? mfu = reportMfu && peakTflops > 0 ? 100 * tflops / peakTflops : null;
         double dataWait = 100 * _dataWaitSeconds / seconds;
         var device = memory ?? DeviceMemory.For(Native.ComputeDevice.Cpu);
-        long used = device.UsedBytes();
+        long used = device.PeakBytes();
+        device.ResetPeak();
         var m = new StepMetrics(step, loss, gradNorm, lr, used / (double)(1L << 30),
             100.0 * used / device.CapacityBytes(), tps, tflops, mfu, dataWait, _sinceStart.Elapsed.TotalSeconds, totalSteps);
         _tokens = 0;

@@ -58,7 +58,7 @@ public static class Llama3Parallelize
 
         // 7. Mixed precision of one process (fp32 masters); under FSDP the gathered parameters carry the compute dtype.
         //    As torchtitan: not with TP alone.
-        var mixed = MixedPrecision.Apply(model, config.Training, dtype, param, dataParallel: dims.DpEnabled || dims.TpEnabled);
+        var mixed = MixedPrecision.Apply(model, config.Training, dtype, param, dataParallel: dims.DpEnabled || dims.TpEnabled, device);
 
         // 8. FSDP / HSDP / DDP over the data-parallel ranks; else full low-precision training converts the model.
         FsdpModel? fsdp = null;

@@ -3,6 +3,7 @@ using SharpTitan.Checkpoint;
 using SharpTitan.Config;
 using SharpTitan.Data;
 using SharpTitan.Distributed;
+using SharpTitan.Distributed.Nccl;
 using SharpTitan.Metrics;
 using SharpTitan.Models.Llama3;
 using SharpTitan.Native;
@@ -30,6 +31,7 @@ public sealed class Trainer : IDisposable
     private readonly RunRecorder _recorder;
     private readonly IProcessGroup _world;
     private readonly DeviceMesh? _mesh;
+    private readonly IProcessGroup? _gpuWorld;
     private readonly Checkpointer? _checkpointer;
     private readonly int _startStep, _lrStepOffset;
 
@@ -37,6 +39,8 @@ public sealed class Trainer : IDisposable
     /// <summary>The model as parallelized: what the loop, checkpoints, validation and dumps talk to.</summary>
     public IModelParts Parts => _parts;
     public Transformer Model => _parts.Model;
+    /// <summary>The optimizer (benchmarks time the step's phases through it and <see cref="Parts"/>).</summary>
+    internal AdamW Optimizer => _optimizer;
     public Peak Peak { get; }
 
     /// <summary>
@@ -71,7 +75,10 @@ public sealed class Trainer : IDisposable
             watchdog.InitTimeout = TimeSpan.FromSeconds(config.Comm.InitTimeoutSeconds);
             watchdog.TrainTimeout = TimeSpan.FromSeconds(config.Comm.TrainTimeoutSeconds);
         }
-        if (dims.DpEnabled || dims.TpEnabled) _mesh = new DeviceMesh(dims, _world);
+        var device = ComputeDevice.Choose(config.Training.Device);
+        // On GPUs the transforms' collectives are NCCL's (MPI stays the launcher, bootstrap and host-side group).
+        if (dims.DpEnabled || dims.TpEnabled)
+            _mesh = new DeviceMesh(dims, ComputeDevice.IsCuda(device) ? _gpuWorld = NcclProcessGroup.Create(_world, device) : _world);
 
         long seed = config.Debug.Seed ?? Random.Shared.Next();
         manual_seed(seed);
@@ -88,7 +95,7 @@ public sealed class Trainer : IDisposable
         Llama3Parallelize.Validate(ModelArgs, config, dims);
         var model = new Transformer(ModelArgs);
         model.InitWeights(); // same seed on every rank: identical full weights, which the transforms then split
-        _parts = Llama3Parallelize.Apply(model, config, dims, _mesh, ComputeDevice.Choose(), _log.WriteLine);
+        _parts = Llama3Parallelize.Apply(model, config, dims, _mesh, device, _log.WriteLine);
 
         var o = config.Optimizer;
         _optimizer = new AdamW(_parts.OptimizerParameters, o.Lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay, decoupled: o.Name == OptimizerName.AdamW);
@@ -156,11 +163,14 @@ public sealed class Trainer : IDisposable
         for (int step = _startStep + 1; step <= _config.Training.Steps; step++)
         {
             _recorder.BeginStep(step);
-            var r = TrainStep(step);
+            var r = TrainStepExplainingOom(step);
             results.Add(r);
             if (step == _startStep + 1) DistributedRuntime.Watchdog?.BeginTraining();
             if (step == 1 || step % _config.Metrics.LogFreq == 0 || step == _config.Training.Steps)
+            {
+                ComputeDevice.Synchronize(_parts.Device); // the interval ends when the device has run the step, not when it was queued
                 _recorder.Log(_meter.Snapshot(step, _config.Training.Steps, r.Loss, r.GradNorm, r.Lr, reportMfu: _parts.ReportsMfu));
+            }
             if (_validator != null && step % _config.Validation.Freq == 0)
                 _recorder.LogValidation(step, _validator.Run(_parts, step));
             if (step < _config.Training.Steps && Stop != null && Stop.AgreeAfterStep(step, _world))
@@ -188,6 +198,16 @@ public sealed class Trainer : IDisposable
                        (checks > 0 ? $" (agreed at each step boundary: {checks} checks, median {median:F0} us, min {min:F0} us)" : ""));
         if (_checkpointer == null) _log.WriteLine("checkpoint.enable is off: nothing saved; the next start begins at step 1");
         else using (Tracer.Begin("checkpoint")) _checkpointer.SaveNow(step, () => _loader.State);
+    }
+
+    private StepResult TrainStepExplainingOom(int step)
+    {
+        try { return TrainStep(step); }
+        catch (Exception e) when (DeviceOutOfMemoryException.IsOutOfMemory(e))
+        {
+            var memory = DeviceMemory.For(_parts.Device);
+            throw DeviceOutOfMemoryException.At(step, e, memory.PeakBytes() / (double)(1L << 30), memory.CapacityBytes() / (double)(1L << 30));
+        }
     }
 
     public StepResult TrainStep(int step)
@@ -258,5 +278,6 @@ public sealed class Trainer : IDisposable
         _optimizer.Dispose();
         _parts.Dispose();
         _mesh?.Dispose();
+        _gpuWorld?.Dispose();
     }
 }
