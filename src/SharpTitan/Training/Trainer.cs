@@ -84,7 +84,6 @@ public sealed class Trainer : IDisposable
             VocabSize = tokenizer.VocabSize,
             MaxSeqLen = config.Training.SeqLen,
         };
-        var dtype = config.Training.Dtype.ToScalarType();
         Llama3Parallelize.Validate(ModelArgs, config, dims);
         var model = new Transformer(ModelArgs);
         model.InitWeights(); // same seed on every rank: identical full weights, which the transforms then split
@@ -121,22 +120,25 @@ public sealed class Trainer : IDisposable
             DeviceMemory.For(_parts.Device));
         _recorder = new RunRecorder(config, _log, _world.Rank);
 
-        LogSetup(seed, dtype, global);
+        LogSetup(seed, global);
     }
 
-    private void LogSetup(long seed, ScalarType dtype, int global)
+    private void LogSetup(long seed, int global)
     {
         var a = ModelArgs;
         _log.WriteLine($"model: llama3 {_config.Model.Flavor} (dim {a.Dim}, {a.NLayers} layers, {a.NHeads} heads, {a.KvHeads} kv heads, " +
                        $"ffn {a.FfnHiddenDim}, vocab {a.VocabSize} from the tokenizer), {a.ParameterCount():N0} parameters, " +
                        $"{a.FlopsPerToken(_config.Training.SeqLen):E3} FLOPs per token at seq_len {_config.Training.SeqLen}");
-        _log.WriteLine($"training: {PeakFlops.Name(dtype)}, {get_num_threads()} torch thread(s), local batch {_config.Training.LocalBatchSize}, " +
+        _log.WriteLine($"training: master weights {DtypeName(_parts.OptimizerParameters[0].dtype)}, compute {DtypeName(_parts.ComputeDtype)}, " +
+                       $"{get_num_threads()} torch thread(s), local batch {_config.Training.LocalBatchSize}, " +
                        $"global batch {global} ({_accumulationSteps} micro-step(s)), {_config.Training.Steps} steps, seed {seed}");
         foreach (var line in _parts.Describe()) _log.WriteLine(line);
         if (_parts.ReportsMfu) _log.WriteLine($"MFU peak: {Peak.TflopsPerSecond:F3} TFLOP/s ({Peak.Source})");
         if (_recorder.TensorBoard != null) _log.WriteLine($"tensorboard: {_recorder.TensorBoard.RunFolder}");
         if (_recorder.MetricsFile != null) _log.WriteLine($"metrics: {_recorder.MetricsFile}");
     }
+
+    private static string DtypeName(ScalarType type) => type.ToDtype()?.ToConfigString() ?? type.ToString();
 
     public static ScalarType ParseDtype(string name) =>
         ConfigEnum.TryParse<Dtype>(name, out var d) && d is Dtype.Float32 or Dtype.BFloat16
