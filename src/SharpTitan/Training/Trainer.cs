@@ -118,7 +118,7 @@ public sealed class Trainer : IDisposable
         Peak = PeakFlops.Resolve(config.Metrics.PeakTflops, _parts.ComputeDtype, get_num_threads(), device: _parts.Device);
         _meter = new ThroughputMeter(ModelArgs.FlopsPerToken(config.Training.SeqLen), Peak.TflopsPerSecond, dims.NonDataParallelSize,
             DeviceMemory.For(_parts.Device));
-        _recorder = new RunRecorder(config, _log, _world.Rank);
+        _recorder = new RunRecorder(config, _log, _world.Rank, resumed: _startStep > 0);
 
         LogSetup(seed, global);
     }
@@ -135,7 +135,7 @@ public sealed class Trainer : IDisposable
         foreach (var line in _parts.Describe()) _log.WriteLine(line);
         if (_parts.ReportsMfu) _log.WriteLine($"MFU peak: {Peak.TflopsPerSecond:F3} TFLOP/s ({Peak.Source})");
         if (_recorder.TensorBoard != null) _log.WriteLine($"tensorboard: {_recorder.TensorBoard.RunFolder}");
-        if (_recorder.MetricsFile != null) _log.WriteLine($"metrics: {_recorder.MetricsFile}");
+        if (_recorder.MetricsFile != null) _log.WriteLine($"metrics: {_recorder.MetricsFile} (run {_recorder.MetricsRun})");
     }
 
     private static string DtypeName(ScalarType type) => type.ToDtype()?.ToConfigString() ?? type.ToString();
