@@ -53,6 +53,16 @@ internal sealed class RunRecorder : IDisposable
     /// <summary>The run id metrics.jsonl records this start under.</summary>
     public int? MetricsRun => _file?.Run;
 
+    /// <summary>What this rank records and where, for the run's summary (only what is enabled).</summary>
+    public IEnumerable<(string What, string Where)> Outputs()
+    {
+        if (_file != null) yield return ("metrics", $"{_file.Path} (run {_file.Run})");
+        if (TensorBoard != null) yield return ("TensorBoard files", TensorBoard.RunFolder);
+        var p = _config.Profiling;
+        if (_profiling != null) yield return ("traces", Path.Combine(_config.Job.DumpFolder, p.SaveTracesFolder));
+        if (p.EnableMemorySnapshot) yield return ("memory snapshots", Path.Combine(_config.Job.DumpFolder, p.SaveMemorySnapshotFolder));
+    }
+
     /// <summary>Call before a step runs: opens a trace window when this step is profiled.</summary>
     public void BeginStep(int step)
     {

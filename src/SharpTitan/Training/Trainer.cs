@@ -32,6 +32,7 @@ public sealed class Trainer : IDisposable
     private readonly DeviceMesh? _mesh;
     private readonly Checkpointer? _checkpointer;
     private readonly int _startStep, _lrStepOffset;
+    private readonly long _tokensPerStep;
 
     public ModelArgs ModelArgs { get; }
     /// <summary>The model as parallelized: what the loop, checkpoints, validation and dumps talk to.</summary>
@@ -109,6 +110,7 @@ public sealed class Trainer : IDisposable
         if (global % (local * dpDegree) != 0)
             throw new ConfigException($"'training.global_batch_size' = {global}: expected a multiple of training.local_batch_size ({local}) x the data-parallel degree ({dpDegree})");
         _accumulationSteps = global / (local * dpDegree);
+        _tokensPerStep = (long)global * config.Training.SeqLen;
 
         var text = new TextOptions(config.Training.DatasetTextField, config.Training.DatasetTxtSplit == TxtDocumentSplit.BlankLines);
         _loader = DataPipeline.CreateLoader(new DataSpec(config.Training.Dataset, config.Training.DatasetPath, "training", text),
@@ -176,9 +178,18 @@ public sealed class Trainer : IDisposable
             if (step % _config.Training.GcFreq == 0) GC.Collect();
         }
         _checkpointer?.Finish();
-        foreach (var line in _parts.Summarize(results.Count, clock.Elapsed)) _log.WriteLine(line);
+        var wall = clock.Elapsed;
+        foreach (var line in _parts.Summarize(results.Count, wall).Concat(Summary(results, wall).Lines())) _log.WriteLine(line);
         if (_config.Debug.DumpResultsFolder is { } dump) DumpResults(dump, results);
         return results;
+    }
+
+    private RunSummary Summary(IReadOnlyList<StepResult> results, TimeSpan wall)
+    {
+        var outputs = _recorder.Outputs().ToList();
+        if (_checkpointer != null) outputs.Add(("checkpoints", _checkpointer.Root));
+        return new RunSummary(results.Select(r => (r.Step, r.Loss)).ToList(), results.Count * _tokensPerStep, wall,
+            _meter.Mean(wall.TotalSeconds, _parts.ReportsMfu), outputs);
     }
 
     /// <summary>The ranks agreed to stop after <paramref name="step"/>: a full-state save (when enabled), then the loop ends.</summary>
