@@ -184,7 +184,7 @@ public sealed class Trainer : IDisposable
         return results;
     }
 
-    private RunSummary Summary(IReadOnlyList<StepResult> results, TimeSpan wall)
+    private RunSummary Summary(List<StepResult> results, TimeSpan wall)
     {
         var outputs = _recorder.Outputs().ToList();
         if (_checkpointer != null) outputs.Add(("checkpoints", _checkpointer.Root));
