@@ -1,3 +1,4 @@
+using SharpTitan.Config;
 using SharpTitan.Models.Llama3;
 using SharpTitan.Native;
 using static TorchSharp.torch;
@@ -19,6 +20,6 @@ internal sealed class AutocastPrecision(Transformer model, ScalarType dtype) : I
     public IDisposable? Forward() => Autocast.Enable(dtype);
     public void AfterBackward() { }
     public void AfterStep() { }
-    public string Describe() => $"mixed precision: libtorch CPU autocast to {dtype} over float32 parameters (autocast)";
+    public string Describe() => $"mixed precision: libtorch CPU autocast to {dtype.TorchName()} over float32 parameters (autocast)";
     public void Dispose() { }
 }

@@ -131,7 +131,7 @@ public sealed class Trainer : IDisposable
         _log.WriteLine($"model: llama3 {_config.Model.Flavor} (dim {a.Dim}, {a.NLayers} layers, {a.NHeads} heads, {a.KvHeads} kv heads, " +
                        $"ffn {a.FfnHiddenDim}, vocab {a.VocabSize} from the tokenizer), {a.ParameterCount():N0} parameters, " +
                        $"{a.FlopsPerToken(_config.Training.SeqLen):E3} FLOPs per token at seq_len {_config.Training.SeqLen}");
-        _log.WriteLine($"training: master weights {DtypeName(_parts.OptimizerParameters[0].dtype)}, compute {DtypeName(_parts.ComputeDtype)}, " +
+        _log.WriteLine($"training: master weights {_parts.OptimizerParameters[0].dtype.TorchName()}, compute {_parts.ComputeDtype.TorchName()}, " +
                        $"{get_num_threads()} torch thread(s), local batch {_config.Training.LocalBatchSize}, " +
                        $"global batch {global} ({_accumulationSteps} micro-step(s)), {_config.Training.Steps} steps, seed {seed}");
         foreach (var line in _parts.Describe()) _log.WriteLine(line);
@@ -139,8 +139,6 @@ public sealed class Trainer : IDisposable
         if (_recorder.TensorBoard != null) _log.WriteLine($"tensorboard: {_recorder.TensorBoard.RunFolder}");
         if (_recorder.MetricsFile != null) _log.WriteLine($"metrics: {_recorder.MetricsFile} (run {_recorder.MetricsRun})");
     }
-
-    private static string DtypeName(ScalarType type) => type.ToDtype()?.ToConfigString() ?? type.ToString();
 
     public static ScalarType ParseDtype(string name) =>
         ConfigEnum.TryParse<Dtype>(name, out var d) && d is Dtype.Float32 or Dtype.BFloat16
