@@ -1,3 +1,4 @@
+using SharpTitan.Config;
 using SharpTitan.Models.Llama3;
 using SharpTitan.Native;
 using static TorchSharp.torch;
@@ -19,6 +20,6 @@ internal sealed class AutocastPrecision(Transformer model, ScalarType dtype, Dev
     public IDisposable? Forward() => Autocast.Enable(dtype, device.type);
     public void AfterBackward() { }
     public void AfterStep() { }
-    public string Describe() => $"mixed precision: libtorch {device.type} autocast to {dtype} over float32 parameters (autocast)";
+    public string Describe() => $"mixed precision: libtorch {device.type} autocast to {dtype.TorchName()} over float32 parameters (autocast)";
     public void Dispose() { }
 }

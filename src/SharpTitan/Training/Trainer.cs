@@ -34,6 +34,7 @@ public sealed class Trainer : IDisposable
     private readonly IProcessGroup? _gpuWorld;
     private readonly Checkpointer? _checkpointer;
     private readonly int _startStep, _lrStepOffset;
+    private readonly long _tokensPerStep;
 
     public ModelArgs ModelArgs { get; }
     /// <summary>The model as parallelized: what the loop, checkpoints, validation and dumps talk to.</summary>
@@ -91,7 +92,6 @@ public sealed class Trainer : IDisposable
             VocabSize = tokenizer.VocabSize,
             MaxSeqLen = config.Training.SeqLen,
         };
-        var dtype = config.Training.Dtype.ToScalarType();
         Llama3Parallelize.Validate(ModelArgs, config, dims);
         var model = new Transformer(ModelArgs);
         model.InitWeights(); // same seed on every rank: identical full weights, which the transforms then split
@@ -117,6 +117,7 @@ public sealed class Trainer : IDisposable
         if (global % (local * dpDegree) != 0)
             throw new ConfigException($"'training.global_batch_size' = {global}: expected a multiple of training.local_batch_size ({local}) x the data-parallel degree ({dpDegree})");
         _accumulationSteps = global / (local * dpDegree);
+        _tokensPerStep = (long)global * config.Training.SeqLen;
 
         var text = new TextOptions(config.Training.DatasetTextField, config.Training.DatasetTxtSplit == TxtDocumentSplit.BlankLines);
         _loader = DataPipeline.CreateLoader(new DataSpec(config.Training.Dataset, config.Training.DatasetPath, "training", text),
@@ -126,23 +127,24 @@ public sealed class Trainer : IDisposable
         Peak = PeakFlops.Resolve(config.Metrics.PeakTflops, _parts.ComputeDtype, get_num_threads(), device: _parts.Device);
         _meter = new ThroughputMeter(ModelArgs.FlopsPerToken(config.Training.SeqLen), Peak.TflopsPerSecond, dims.NonDataParallelSize,
             DeviceMemory.For(_parts.Device));
-        _recorder = new RunRecorder(config, _log, _world.Rank);
+        _recorder = new RunRecorder(config, _log, _world.Rank, resumed: _startStep > 0);
 
-        LogSetup(seed, dtype, global);
+        LogSetup(seed, global);
     }
 
-    private void LogSetup(long seed, ScalarType dtype, int global)
+    private void LogSetup(long seed, int global)
     {
         var a = ModelArgs;
         _log.WriteLine($"model: llama3 {_config.Model.Flavor} (dim {a.Dim}, {a.NLayers} layers, {a.NHeads} heads, {a.KvHeads} kv heads, " +
                        $"ffn {a.FfnHiddenDim}, vocab {a.VocabSize} from the tokenizer), {a.ParameterCount():N0} parameters, " +
                        $"{a.FlopsPerToken(_config.Training.SeqLen):E3} FLOPs per token at seq_len {_config.Training.SeqLen}");
-        _log.WriteLine($"training: {PeakFlops.Name(dtype)}, {get_num_threads()} torch thread(s), local batch {_config.Training.LocalBatchSize}, " +
+        _log.WriteLine($"training: master weights {_parts.OptimizerParameters[0].dtype.TorchName()}, compute {_parts.ComputeDtype.TorchName()}, " +
+                       $"{get_num_threads()} torch thread(s), local batch {_config.Training.LocalBatchSize}, " +
                        $"global batch {global} ({_accumulationSteps} micro-step(s)), {_config.Training.Steps} steps, seed {seed}");
         foreach (var line in _parts.Describe()) _log.WriteLine(line);
         if (_parts.ReportsMfu) _log.WriteLine($"MFU peak: {Peak.TflopsPerSecond:F3} TFLOP/s ({Peak.Source})");
         if (_recorder.TensorBoard != null) _log.WriteLine($"tensorboard: {_recorder.TensorBoard.RunFolder}");
-        if (_recorder.MetricsFile != null) _log.WriteLine($"metrics: {_recorder.MetricsFile}");
+        if (_recorder.MetricsFile != null) _log.WriteLine($"metrics: {_recorder.MetricsFile} (run {_recorder.MetricsRun})");
     }
 
     public static ScalarType ParseDtype(string name) =>
@@ -184,9 +186,18 @@ public sealed class Trainer : IDisposable
             if (step % _config.Training.GcFreq == 0) GC.Collect();
         }
         _checkpointer?.Finish();
-        foreach (var line in _parts.Summarize(results.Count, clock.Elapsed)) _log.WriteLine(line);
+        var wall = clock.Elapsed;
+        foreach (var line in _parts.Summarize(results.Count, wall).Concat(Summary(results, wall).Lines())) _log.WriteLine(line);
         if (_config.Debug.DumpResultsFolder is { } dump) DumpResults(dump, results);
         return results;
+    }
+
+    private RunSummary Summary(List<StepResult> results, TimeSpan wall)
+    {
+        var outputs = _recorder.Outputs().ToList();
+        if (_checkpointer != null) outputs.Add(("checkpoints", _checkpointer.Root));
+        return new RunSummary(results.Select(r => (r.Step, r.Loss)).ToList(), results.Count * _tokensPerStep, wall,
+            _meter.Mean(wall.TotalSeconds, _parts.ReportsMfu), outputs);
     }
 
     /// <summary>The ranks agreed to stop after <paramref name="step"/>: a full-state save (when enabled), then the loop ends.</summary>
