@@ -1,28 +1,21 @@
+using System.CommandLine;
 using SharpTitan.Metrics;
 
 namespace SharpTitan.Cli.Commands;
 
 /// <summary>`sharptitan plot RUN_DIR... --out FILE.png`: loss curves and throughput of one or several runs.</summary>
-public sealed class PlotCommand : ICommand
+public sealed class PlotCommand : VerbCommand
 {
-    public string Name => "plot";
-    public string Summary => "plot loss and throughput of runs: RUN_DIR... --out FILE.png";
+    private readonly Argument<string[]> _runs = new("RUN_DIR") { Description = "run folders (job.dump_folder of each run)", Arity = ArgumentArity.OneOrMore };
+    private readonly Option<string> _out = new("--out") { Description = "the PNG file to write", HelpName = "FILE.png", Required = true };
 
-    public int Run(string[] args)
+    public PlotCommand() : base("plot", "plot loss and throughput of runs: RUN_DIR... --out FILE.png") => Add(_runs, _out);
+
+    protected override int Run(ParseResult parse)
     {
-        string? output = null;
-        var runs = new List<string>();
-        for (int i = 0; i < args.Length; i++)
-        {
-            if (args[i] == "--out") output = i + 1 < args.Length ? args[++i] : throw new UsageException("--out needs a file name");
-            else if (args[i].StartsWith("--out=")) output = args[i]["--out=".Length..];
-            else if (args[i].StartsWith("--")) throw new UsageException($"unknown option '{args[i]}' (expected RUN_DIR... --out FILE.png)");
-            else runs.Add(args[i]);
-        }
-        if (runs.Count == 0) throw new UsageException("no run folders given (expected RUN_DIR... --out FILE.png)");
-        if (output == null) throw new UsageException("--out FILE.png is required");
+        string output = parse.GetValue(_out)!;
         if (!output.EndsWith(".png", StringComparison.OrdinalIgnoreCase)) throw new UsageException($"--out {output}: expected a .png file");
-        var histories = runs.Select(RunHistory.Load).ToList();
+        var histories = parse.GetValue(_runs)!.Select(RunHistory.Load).ToList();
         RunPlot.Save(histories, output);
         Console.WriteLine($"wrote {output} ({histories.Count} run(s): {string.Join(", ", histories.Select(h => $"{h.Label} {h.Train.Count} points"))})");
         return 0;

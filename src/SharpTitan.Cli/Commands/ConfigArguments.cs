@@ -1,0 +1,33 @@
+using System.CommandLine;
+using SharpTitan.Config;
+
+namespace SharpTitan.Cli.Commands;
+
+/// <summary>
+/// The config part of a verb's command line: `--config FILE` (torchtitan's `--job.config_file FILE`, with `=` too) and
+/// any `--section.key value` overrides, which <see cref="ConfigLoader"/> reads. Help lists every key from the schema.
+/// </summary>
+internal sealed class ConfigArguments
+{
+    private readonly Option<string> _file = new("--config", "--job.config_file", "--job.config-file")
+    {
+        Description = "the TOML config file (default: every key at its default)",
+        HelpName = "FILE",
+    };
+
+    /// <summary>What `--help` prints after the options: every config key with its type, default and meaning.</summary>
+    public static string HelpNotes =>
+        "\nThe additional arguments are config overrides: --section.key value or --section.key=value; a bare\n" +
+        "--section.flag is true and --section.no-flag false; hyphens may replace underscores (--training.local-batch-size 4).\n\n" +
+        ConfigHelp.Text();
+
+    /// <summary>Adds `--config` to <paramref name="command"/> and leaves every other `--section.key` to the config loader.</summary>
+    public void AddTo(Command command)
+    {
+        command.Options.Add(_file);
+        command.TreatUnmatchedTokensAsErrors = false;
+    }
+
+    /// <summary>The config file, then the overrides: the arguments System.CommandLine did not match.</summary>
+    public JobConfig Load(ParseResult parse) => ConfigLoader.Load(parse.GetValue(_file), parse.UnmatchedTokens);
+}
