@@ -11,8 +11,10 @@ internal sealed class ConfigArguments
 {
     private readonly Option<string> _file = new("--config", "--job.config_file", "--job.config-file")
     {
-        Description = "the TOML config file (default: every key at its default)",
+        Description = "the TOML config file (default: every key at its default); given twice, the last one counts",
         HelpName = "FILE",
+        Arity = ArgumentArity.OneOrMore, // one value per occurrence; `run_train.sh --job.config_file F` overrides the script's
+        CustomParser = result => result.Tokens[^1].Value,
     };
 
     /// <summary>What `--help` prints after the options: every config key with its type, default and meaning.</summary>

@@ -29,6 +29,15 @@ public class TorchtitanFormsTests
     }
 
     [Fact]
+    public void AConfigFileGivenTwiceCountsOnceTheLastOne()
+    {
+        string llama8b = Path.Combine(TestSetup.RepoRoot, "configs", "llama3_8b.toml");
+        string printed = PrintedConfig("--config", llama8b, "--job.config_file", DebugToml, "--training.steps", "3");
+        Assert.Contains("description = \"Llama 3 debug training\"", printed);
+        Assert.Contains("\nsteps = 3\n", printed);
+    }
+
+    [Fact]
     public void AConfigFileThatIsMissingIsNamedWhateverTheSpelling()
     {
         var r = InProcessCli.Run("config", "--job.config_file=/no/such.toml");
