@@ -32,9 +32,9 @@ public class TorchtitanFormsTests
     public void AConfigFileGivenTwiceCountsOnceTheLastOne()
     {
         string llama8b = Path.Combine(TestSetup.RepoRoot, "configs", "llama3_8b.toml");
-        string printed = PrintedConfig("--config", llama8b, "--job.config_file", DebugToml, "--training.steps", "3");
+        string printed = PrintedConfig("--config", llama8b, "--job.config_file", DebugToml, "--training.max_norm", "0.25");
         Assert.Contains("description = \"Llama 3 debug training\"", printed);
-        Assert.Contains("\nsteps = 3\n", printed);
+        Assert.Contains("\nmax_norm = 0.25\n", printed); // the overrides after it still apply
     }
 
     [Fact]
