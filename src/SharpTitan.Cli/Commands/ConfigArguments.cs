@@ -17,19 +17,27 @@ internal sealed class ConfigArguments
         CustomParser = result => result.Tokens[^1].Value,
     };
 
+    private readonly Argument<string[]> _overrides = new("OVERRIDES")
+    {
+        Description = "config overrides, --section.key value (below)", Arity = ArgumentArity.ZeroOrMore,
+    };
+
     /// <summary>What `--help` prints after the options: every config key with its type, default and meaning.</summary>
     public static string HelpNotes =>
-        "\nThe additional arguments are config overrides: --section.key value or --section.key=value; a bare\n" +
+        "\nOVERRIDES: --section.key value or --section.key=value, any number of them; a bare\n" +
         "--section.flag is true and --section.no-flag false; hyphens may replace underscores (--training.local-batch-size 4).\n\n" +
         ConfigHelp.Text();
 
-    /// <summary>Adds `--config` to <paramref name="command"/> and leaves every other `--section.key` to the config loader.</summary>
+    /// <summary>Adds `--config` and the overrides to <paramref name="command"/>; each `--section.key` is the config loader's to read.</summary>
     public void AddTo(Command command)
     {
         command.Options.Add(_file);
-        command.TreatUnmatchedTokensAsErrors = false;
+        command.Arguments.Add(_overrides);
     }
 
-    /// <summary>The config file, then the overrides: the arguments System.CommandLine did not match.</summary>
-    public JobConfig Load(ParseResult parse) => ConfigLoader.Load(parse.GetValue(_file), parse.UnmatchedTokens);
+    /// <summary>The overrides as written (System.CommandLine leaves option-like words it does not know to arguments).</summary>
+    public IReadOnlyList<string> Overrides(ParseResult parse) => parse.GetValue(_overrides)!;
+
+    /// <summary>The config file, then the overrides.</summary>
+    public JobConfig Load(ParseResult parse) => ConfigLoader.Load(parse.GetValue(_file), Overrides(parse));
 }

@@ -44,8 +44,8 @@ public sealed class ConvertCommand : VerbCommand
 
     private int ToHf(ParseResult parse)
     {
-        if (parse.UnmatchedTokens.Count > 0)
-            throw new UsageException($"unknown option '{parse.UnmatchedTokens[0]}' (expected --dtype, --max-shard-size, --overwrite)");
+        if (_config.Overrides(parse) is [var first, ..])
+            throw new UsageException($"unknown option '{first}' (expected --dtype, --max-shard-size, --overwrite)");
         string checkpoint = parse.GetValue(_source)!, output = parse.GetValue(_output)!;
         long maxShard = parse.GetValue(_maxShard);
         if (maxShard <= 0) throw new UsageException("--max-shard-size: expected a positive number of bytes");
