@@ -1,3 +1,4 @@
+using System.CommandLine;
 using SharpTitan.Metrics;
 
 namespace SharpTitan.Cli.Commands;
@@ -6,24 +7,17 @@ namespace SharpTitan.Cli.Commands;
 /// `sharptitan plot RUN_DIR... [--out FILE.png]`: loss curves and throughput of one or several run folders, each run
 /// in a folder's metrics.jsonl its own series; without --out, metrics.png next to the first folder's metrics.jsonl.
 /// </summary>
-public sealed class PlotCommand : ICommand
+public sealed class PlotCommand : VerbCommand
 {
-    public string Name => "plot";
-    public string Summary => "plot loss and throughput of runs: RUN_DIR... [--out FILE.png] (default RUN_DIR/metrics.png)";
+    private readonly Argument<string[]> _runs = new("RUN_DIR") { Description = "run folders (job.dump_folder of each run)", Arity = ArgumentArity.OneOrMore };
+    private readonly Option<string> _out = new("--out") { Description = "the PNG file to write (default: metrics.png beside the first folder's metrics.jsonl)", HelpName = "FILE.png" };
 
-    public int Run(string[] args)
+    public PlotCommand() : base("plot", "plot loss and throughput of runs: RUN_DIR... [--out FILE.png]") => Add(_runs, _out);
+
+    protected override int Run(ParseResult parse)
     {
-        string? output = null;
-        var runs = new List<string>();
-        for (int i = 0; i < args.Length; i++)
-        {
-            if (args[i] == "--out") output = i + 1 < args.Length ? args[++i] : throw new UsageException("--out needs a file name");
-            else if (args[i].StartsWith("--out=")) output = args[i]["--out=".Length..];
-            else if (args[i].StartsWith("--")) throw new UsageException($"unknown option '{args[i]}' (expected RUN_DIR... [--out FILE.png])");
-            else runs.Add(args[i]);
-        }
-        if (runs.Count == 0) throw new UsageException("no run folders given (expected RUN_DIR... [--out FILE.png])");
-        output ??= RunPlot.DefaultOutput(runs[0]);
+        var runs = parse.GetValue(_runs)!;
+        string output = parse.GetValue(_out) ?? RunPlot.DefaultOutput(runs[0]);
         if (!output.EndsWith(".png", StringComparison.OrdinalIgnoreCase)) throw new UsageException($"--out {output}: expected a .png file");
         var histories = runs.SelectMany(RunHistory.Load).ToList();
         RunPlot.Save(histories, output);

@@ -24,7 +24,7 @@ public sealed record CheckpointModel(string StepFolder, JobConfig Config, ModelA
     }
 
     /// <summary>The tokenizer the run trained with (model.tokenizer_path of its config, or an override).</summary>
-    public ITokenizer Tokenizer(string? overridePath = null) => TokenizerLoader.Load(overridePath ?? Config.Model.TokenizerPath);
+    public ITokenizer Tokenizer(string? overridePath = null) => TokenizerLoader.Load(overridePath ?? ModelAssets.TokenizerPath(Config.Model));
 
     /// <summary>
     /// The checkpoint's model on one process, in fp32 and eval mode (inference, export); <paramref name="maxSeqLen"/>

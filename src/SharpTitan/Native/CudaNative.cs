@@ -23,7 +23,7 @@ internal static partial class CudaNative
     [LibraryImport(Lib, EntryPoint = "st_cuda_stream_from_pool")] public static partial nint StreamFromPool(int device, int highPriority);
     [LibraryImport(Lib, EntryPoint = "st_cuda_set_current_stream")] private static partial int SetCurrentStreamNative(int device, nint stream);
     [LibraryImport(Lib, EntryPoint = "st_cuda_event_create")] private static partial nint EventCreateNative();
-    [LibraryImport(Lib, EntryPoint = "st_cuda_event_destroy")] public static partial int EventDestroy(nint evt);
+    [LibraryImport(Lib, EntryPoint = "st_cuda_event_destroy")] private static partial int EventDestroyNative(nint evt);
     [LibraryImport(Lib, EntryPoint = "st_cuda_event_record")] private static partial int EventRecordNative(nint evt, nint stream);
     [LibraryImport(Lib, EntryPoint = "st_cuda_stream_wait_event")] private static partial int StreamWaitEventNative(nint stream, nint evt);
     [LibraryImport(Lib, EntryPoint = "st_cuda_event_synchronize")] private static partial int EventSynchronizeNative(nint evt);
@@ -66,6 +66,8 @@ internal static partial class CudaNative
         return e;
     }
 
+    /// <summary>Releases the event (CUDA frees it once work recorded on it has run).</summary>
+    public static void EventDestroy(nint evt) => Check(EventDestroyNative(evt), "event destroy");
     public static void EventRecord(nint evt, nint stream) => Check(EventRecordNative(evt, stream), "event record");
     public static void StreamWaitEvent(nint stream, nint evt) => Check(StreamWaitEventNative(stream, evt), "stream wait event");
     public static void EventSynchronize(nint evt) => Check(EventSynchronizeNative(evt), "event synchronize");

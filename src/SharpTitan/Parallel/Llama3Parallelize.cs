@@ -22,7 +22,7 @@ public static class Llama3Parallelize
     public static void Validate(ModelArgs args, JobConfig config, ParallelDims dims)
     {
         TensorParallel.Validate(args, dims.Tp, TpOptions(config.Parallelism), config.Training.SeqLen,
-            config.Validation.Enable ? config.Validation.SeqLen : null);
+            config.Validation.Enable ? config.Validation.SeqLenFor(config.Training.SeqLen) : null);
         if (dims.DpEnabled && config.Training.Dtype.ToScalarType() != ScalarType.Float32)
             throw new ConfigException($"training.dtype = {config.Training.Dtype.ToConfigString()} with data parallelism: FSDP keeps float32 shards; set training.mixed_precision_param for the compute dtype");
     }

@@ -31,7 +31,7 @@ public sealed class Trainer : IDisposable
     private readonly RunRecorder _recorder;
     private readonly IProcessGroup _world;
     private readonly DeviceMesh? _mesh;
-    private readonly IProcessGroup? _gpuWorld;
+    private readonly NcclProcessGroup? _gpuWorld;
     private readonly Checkpointer? _checkpointer;
     private readonly int _startStep, _lrStepOffset;
     private readonly long _tokensPerStep;
@@ -65,12 +65,10 @@ public sealed class Trainer : IDisposable
     {
         _config = config;
         _log = TextWriter.Synchronized(log ?? Console.Out); // the data loader's thread logs too
-        FeatureGate.RequireBuilt(config);
         TorchRuntime.SetThreads(config.Training.NumThreads);
         _world = world ?? DistributedRuntime.Initialize();
-        var p = config.Parallelism;
-        var dims = new ParallelDims(p.DataParallelReplicateDegree, p.DataParallelShardDegree, p.ContextParallelDegree,
-            p.TensorParallelDegree, p.PipelineParallelDegree, _world.Size);
+        var plan = JobCheck.Run(config, _world.Size, modelArgs);
+        var dims = plan.Dims;
         if (DistributedRuntime.Watchdog is { } watchdog)
         {
             watchdog.InitTimeout = TimeSpan.FromSeconds(config.Comm.InitTimeoutSeconds);
@@ -86,13 +84,9 @@ public sealed class Trainer : IDisposable
         // libtorch's CPU kernels give identical results for a fixed thread count; debug.deterministic needs no switch
         // here (TorchSharp has no use_deterministic_algorithms). A GPU build must set it.
 
-        var tokenizer = TokenizerLoader.Load(config.Model.TokenizerPath);
-        ModelArgs = (modelArgs ?? ModelFlavors.Llama3[config.Model.Flavor]) with
-        {
-            VocabSize = tokenizer.VocabSize,
-            MaxSeqLen = config.Training.SeqLen,
-        };
-        Llama3Parallelize.Validate(ModelArgs, config, dims);
+        var tokenizer = plan.Tokenizer;
+        ModelArgs = plan.ModelArgs;
+        var dtype = config.Training.Dtype.ToScalarType();
         var model = new Transformer(ModelArgs);
         model.InitWeights(); // same seed on every rank: identical full weights, which the transforms then split
         _parts = Llama3Parallelize.Apply(model, config, dims, _mesh, device, _log.WriteLine);
@@ -113,16 +107,13 @@ public sealed class Trainer : IDisposable
 
         int local = config.Training.LocalBatchSize;
         int dpDegree = _mesh?.DpDegree ?? 1;
-        int global = config.Training.GlobalBatchSize == -1 ? local * dpDegree : config.Training.GlobalBatchSize;
-        if (global % (local * dpDegree) != 0)
-            throw new ConfigException($"'training.global_batch_size' = {global}: expected a multiple of training.local_batch_size ({local}) x the data-parallel degree ({dpDegree})");
-        _accumulationSteps = global / (local * dpDegree);
+        int global = plan.GlobalBatch;
+        _accumulationSteps = plan.AccumulationSteps;
         _tokensPerStep = (long)global * config.Training.SeqLen;
 
-        var text = new TextOptions(config.Training.DatasetTextField, config.Training.DatasetTxtSplit == TxtDocumentSplit.BlankLines);
-        _loader = DataPipeline.CreateLoader(new DataSpec(config.Training.Dataset, config.Training.DatasetPath, "training", text),
-            tokenizer, config.Training.SeqLen, local, _mesh?.DpRank ?? 0, dpDegree, log: m => _log.WriteLine(m), resume: resume?.DataLoader);
-        if (config.Validation.Enable) _validator = new Validator(config.Validation, config.Training.SeqLen, text, tokenizer, _log);
+        _loader = DataPipeline.CreateLoader(plan.TrainingData, tokenizer, config.Training.SeqLen, local, _mesh?.DpRank ?? 0, dpDegree,
+            log: m => _log.WriteLine(m), resume: resume?.DataLoader);
+        if (config.Validation.Enable) _validator = new Validator(config.Validation, config.Training.SeqLen, plan.Text, tokenizer, _log);
 
         Peak = PeakFlops.Resolve(config.Metrics.PeakTflops, _parts.ComputeDtype, get_num_threads(), device: _parts.Device);
         _meter = new ThroughputMeter(ModelArgs.FlopsPerToken(config.Training.SeqLen), Peak.TflopsPerSecond, dims.NonDataParallelSize,

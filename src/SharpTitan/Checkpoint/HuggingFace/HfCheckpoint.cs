@@ -138,7 +138,7 @@ public static class HfCheckpoint
     /// </summary>
     public static (string StepFolder, int Tensors) ImportAsCheckpoint(string hfFolder, JobConfig config, string output)
     {
-        var tokenizer = TokenizerLoader.Load(config.Model.TokenizerPath);
+        var tokenizer = TokenizerLoader.Load(ModelAssets.TokenizerPath(config.Model));
         if (!ModelFlavors.Llama3.TryGetValue(config.Model.Flavor, out var flavor)) throw new ConfigException($"model.flavor \"{config.Model.Flavor}\" is not a known flavor");
         var args = flavor with { VocabSize = tokenizer.VocabSize, MaxSeqLen = config.Training.SeqLen };
         using var scope = NewDisposeScope();
