@@ -2,12 +2,13 @@ using SharpTitan.Config;
 using SharpTitan.Data;
 using SharpTitan.Distributed;
 using SharpTitan.Models.Llama3;
+using SharpTitan.Native;
 using SharpTitan.Parallel;
 
 namespace SharpTitan.Training;
 
 /// <summary>
-/// Everything a training job is checked for before anything is built: features not built yet, the parallel layout,
+/// Everything a training job is checked for before anything is built: features not built yet, the device, the parallel layout,
 /// the tokenizer, the model's shape against the layout, the batch sizes, the validation length and the datasets.
 /// The <see cref="Trainer"/> runs it first; `sharptitan config` runs it alone. One validation, the same one-line errors.
 /// </summary>
@@ -15,13 +16,14 @@ public static class JobCheck
 {
     /// <summary>What the checks worked out, for the trainer to build with.</summary>
     public sealed record Plan(ParallelDims Dims, ITokenizer Tokenizer, ModelArgs ModelArgs, int GlobalBatch, int AccumulationSteps,
-        DataSpec TrainingData, TextOptions Text);
+        DataSpec TrainingData, TextOptions Text, TorchSharp.torch.Device Device);
 
     /// <param name="worldSize">The job's ranks; null = the ranks the degrees ask for (a data_parallel_shard_degree of -1 takes one).</param>
     /// <param name="modelArgs">A model shape other than the configured flavor's (benchmarks, experiments).</param>
     public static Plan Run(JobConfig config, int? worldSize = null, ModelArgs? modelArgs = null)
     {
         FeatureGate.RequireBuilt(config);
+        var device = ComputeDevice.Choose(config.Training.Device); // training.device = "cuda" without CUDA fails here
         var p = config.Parallelism;
         var dims = new ParallelDims(p.DataParallelReplicateDegree, p.DataParallelShardDegree, p.ContextParallelDegree,
             p.TensorParallelDegree, p.PipelineParallelDegree, worldSize ?? RanksAsked(p));
@@ -47,7 +49,7 @@ public static class JobCheck
             Validator.CheckSeqLen(config.Validation, config.Training.SeqLen);
             DataPipeline.Check(Validator.Spec(config.Validation, text), tokenizer);
         }
-        return new Plan(dims, tokenizer, args, global, global / (local * dp), training, text);
+        return new Plan(dims, tokenizer, args, global, global / (local * dp), training, text, device);
     }
 
     private static int RanksAsked(ParallelismSection p) =>

@@ -74,7 +74,7 @@ public sealed class Trainer : IDisposable
             watchdog.InitTimeout = TimeSpan.FromSeconds(config.Comm.InitTimeoutSeconds);
             watchdog.TrainTimeout = TimeSpan.FromSeconds(config.Comm.TrainTimeoutSeconds);
         }
-        var device = ComputeDevice.Choose(config.Training.Device);
+        var device = plan.Device;
         // On GPUs the transforms' collectives are NCCL's (MPI stays the launcher, bootstrap and host-side group).
         if (dims.DpEnabled || dims.TpEnabled)
             _mesh = new DeviceMesh(dims, ComputeDevice.IsCuda(device) ? _gpuWorld = NcclProcessGroup.Create(_world, device) : _world);

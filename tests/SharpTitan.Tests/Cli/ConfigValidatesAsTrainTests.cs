@@ -11,6 +11,7 @@ public class ConfigValidatesAsTrainTests
     [Theory]
     [InlineData("parallelism.pipeline_parallel_degree > 1 (pipeline parallel) is not built yet", "--parallelism.pipeline_parallel_degree", "2")]
     [InlineData("compile.enable is not built yet", "--compile.enable")]
+    [InlineData("'training.device' = \"cuda\": libtorch_cuda.so was looked for next to TorchSharp.dll", "--training.device", "cuda")]
     [InlineData("training.dataset_path: not found: /no/such/data.jsonl", "--training.dataset_path", "/no/such/data.jsonl")]
     [InlineData("validation.dataset_path: not found: /no/such/valid.jsonl", "--validation.enable", "--validation.dataset_path", "/no/such/valid.jsonl")]
     [InlineData("'validation.seq_len' = 64: expected at most training.seq_len (32)", "--validation.enable", "--validation.dataset", "sample", "--validation.seq_len", "64")]
