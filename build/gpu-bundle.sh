@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=.gpu; publish=$out/publish
 rm -rf "$publish"; mkdir -p "$out"
-dotnet publish benchmarks/SharpTitan.Benchmarks -c Release -r linux-x64 --self-contained -o "$publish" -nologo -v q -clp:ErrorsOnly
+dotnet publish benchmarks/SharpTitan.Benchmarks -c Release -r linux-x64 --self-contained -p:TorchBackend=none -o "$publish" -nologo -v q -clp:ErrorsOnly
 # libtorch, c10, TorchSharp's native and libgomp come from the PyTorch install on the GPU machine.
 rm -f "$publish"/libtorch*.so "$publish"/libc10*.so "$publish"/libLibTorchSharp.so "$publish"/libgomp*.so* \
       "$publish"/libjitbackend_test.so "$publish"/libnnapi_backend.so "$publish"/libbackend_with_compiler.so \

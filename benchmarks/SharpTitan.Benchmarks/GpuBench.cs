@@ -45,7 +45,6 @@ public static class GpuBench
             if (step > c.Warmup) seconds.Add(sw.Elapsed.TotalSeconds);
             losses.Add(r.Loss);
         }
-        var phases = Phases(trainer, device, config.Training.MaxNorm);
         double median = BenchConfig.Median(seconds);
         double tps = c.SeqLen / median;
         double tflops = trainer.ModelArgs.FlopsPerToken(c.SeqLen) * tps / 1e12;
@@ -53,8 +52,9 @@ public static class GpuBench
         double peak = PeakFlops.GpuDatasheetPeak(name) ?? double.NaN;
         var memory = CudaNative.Memory(0);
         var result = new Result(c, name, trainer.ModelArgs.ParameterCount(), trainer.ModelArgs.VocabSize, tps, median, tflops, peak,
-            100 * tflops / peak, memory.PeakReserved / (double)(1L << 30), [.. losses], phases);
-        Console.WriteLine(JsonSerializer.Serialize(result));
+            100 * tflops / peak, memory.PeakReserved / (double)(1L << 30), [.. losses], []);
+        Console.WriteLine(JsonSerializer.Serialize(result)); // the timed result first: a failure below loses only the phases
+        Console.WriteLine(JsonSerializer.Serialize(result with { PhaseSeconds = Phases(trainer, device, config.Training.MaxNorm) }));
     }
 
     /// <summary>One more step with the device synchronized between its phases: where the step's time goes.</summary>

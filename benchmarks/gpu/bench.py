@@ -48,8 +48,10 @@ for engine, flavor, layers, ac, f8 in rows:
                "exit": p.returncode, "seconds": round(time.time() - t, 1)}
         if line:
             row["result"] = json.loads(line[-1])
+            if p.returncode != 0:
+                row["stderr"] = p.stderr[:1500]
         else:
-            row["stderr"] = p.stderr[-1500:]
+            row["stderr"] = p.stderr[:1500] + "\n...\n" + p.stderr[-1500:]
             row["stdout"] = p.stdout[-1500:]
     except subprocess.TimeoutExpired:
         row = {"engine": engine, "flavor": flavor, "layers": layers, "ac": ac, "float8": f8, "timeout": True}
