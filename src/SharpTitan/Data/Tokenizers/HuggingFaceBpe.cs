@@ -56,20 +56,19 @@ public static class HuggingFaceBpe
             PreTokenizer = new RegexPreTokenizer(new Regex(pattern, RegexOptions.Compiled), null),
             ByteLevel = true,
         });
-        var tokens = new SpecialTokens(Text(specials, bos), bos, Text(specials, eos), eos, pad != null ? named.Pad : null, pad);
+        var tokens = new SpecialTokens(named.Bos ?? Text(specials, bos), bos, named.Eos ?? Text(specials, eos), eos, pad != null ? named.Pad : null, pad);
         return new MlTokenizerAdapter(inner, vocabSize, tokens,
             $"Hugging Face byte-level BPE {Path.GetFileName(path)}: {vocab.Count:N0} tokens, {merges.Count:N0} merges, {specials.Count} added tokens");
     }
 
     /// <summary>
-    /// A token tokenizer_config.json names: an added token, else a vocabulary entry (then made special), else, as
-    /// torchtitan's tokenizer does, a new special token after the last id.
+    /// A token tokenizer_config.json names: an added token, else a vocabulary entry, else, as torchtitan's tokenizer
+    /// does, a new special token after the last id.
     /// </summary>
     private static int Named(string name, Dictionary<string, int> vocab, Dictionary<string, int> specials, ref int vocabSize)
     {
-        if (specials.TryGetValue(name, out int id)) return id;
-        if (!vocab.TryGetValue(name, out id)) id = vocabSize++;
-        return specials[name] = id;
+        if (specials.TryGetValue(name, out int id) || vocab.TryGetValue(name, out id)) return id;
+        return specials[name] = vocabSize++;
     }
 
     private static string Text(Dictionary<string, int> specials, int id) => specials.First(kv => kv.Value == id).Key;
