@@ -22,8 +22,8 @@ internal static class CheckpointTokenizer
         var path = TokenizerLoader.Resolve(ModelAssets.TokenizerPath(model));
         if (path == Cl100kBase.Name) return [];
         var sources = new List<string> { path };
-        if (HfTokenizerConfig.Beside(path) is var config && path.EndsWith(".json", StringComparison.OrdinalIgnoreCase) && File.Exists(config))
-            sources.Add(config);
+        var config = HfTokenizerConfig.Beside(path);
+        if (path.EndsWith(".json", StringComparison.OrdinalIgnoreCase) && File.Exists(config)) sources.Add(config);
         return sources.Select(s => new CarriedFile($"{Folder}/{Path.GetFileName(s)}", File.ReadAllBytes(s))).ToList();
     }
 
