@@ -33,7 +33,8 @@ public sealed class ConvertCommand : VerbCommand
         _config.AddTo(Command);
     }
 
-    public override string HelpNotes => "\n--from reads the model's shape and tokenizer from the config:\n" + ConfigArguments.HelpNotes;
+    public override string HelpNotes => "\n--to writes config.json, generation_config.json, the weights and the tokenizer the checkpoint carries." +
+        "\n--from reads the model's shape and tokenizer from the config (the tokenizer in HF_DIR when the config names none):\n" + ConfigArguments.HelpNotes;
 
     protected override int Run(ParseResult parse)
     {

@@ -8,7 +8,7 @@ namespace SharpTitan.Cli.Commands;
 /// <summary>
 /// `sharptitan generate --checkpoint X --prompt "..." --max-new-tokens N [--temperature T] [--top-k K] [--seed S]
 /// [--tokenizer PATH]`: samples a continuation from a checkpoint (one process). The checkpoint's config.toml gives
-/// the model flavor and tokenizer.
+/// the model flavor; the tokenizer is the one the step folder carries (older checkpoints: the config's tokenizer_path).
 /// </summary>
 public sealed class GenerateCommand : VerbCommand
 {
@@ -18,7 +18,7 @@ public sealed class GenerateCommand : VerbCommand
     private readonly Option<double> _temperature = new("--temperature") { Description = "sampling temperature; 0 = greedy", HelpName = "T", DefaultValueFactory = _ => 1.0 };
     private readonly Option<int> _topK = new("--top-k") { Description = "sample among the K likeliest tokens; 0 = all", HelpName = "K" };
     private readonly Option<long> _seed = new("--seed") { Description = "the sampling seed", HelpName = "S" };
-    private readonly Option<string?> _tokenizer = new("--tokenizer") { Description = "a tokenizer other than the checkpoint config's", HelpName = "PATH" };
+    private readonly Option<string?> _tokenizer = new("--tokenizer") { Description = "a tokenizer other than the one the checkpoint carries", HelpName = "PATH" };
 
     public GenerateCommand() : base("generate", "sample text from a checkpoint: --checkpoint X --prompt \"...\" --max-new-tokens N [--temperature T --top-k K]") =>
         Add(_checkpoint, _prompt, _maxNew, _temperature, _topK, _seed, _tokenizer);

@@ -19,8 +19,11 @@ public static class ModelAssets
         if (model.TokenizerPath != null) return model.TokenizerPath;
         if (model.HfAssetsPath is not { } folder) return DefaultTokenizer;
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"model.hf_assets_path: folder not found: {folder}");
-        return TokenizerFiles.Select(f => Path.Combine(folder, f)).FirstOrDefault(File.Exists)
-               ?? throw new FileNotFoundException(
-                   $"model.hf_assets_path: no tokenizer in {folder} (looked for {string.Join(", ", TokenizerFiles)}); set model.tokenizer_path");
+        return TokenizerIn(folder) ?? throw new FileNotFoundException(
+            $"model.hf_assets_path: no tokenizer in {folder} (looked for {string.Join(", ", TokenizerFiles)}); set model.tokenizer_path");
     }
+
+    /// <summary>The first of <see cref="TokenizerFiles"/> in a folder of Hugging Face assets, or null.</summary>
+    public static string? TokenizerIn(string folder) =>
+        TokenizerFiles.Select(f => Path.Combine(folder, f)).FirstOrDefault(File.Exists);
 }
