@@ -66,7 +66,7 @@ internal sealed class RunRecorder : IDisposable
     /// <summary>Call before a step runs: opens a trace window when this step is profiled.</summary>
     public void BeginStep(int step)
     {
-        if (_profiling?.Records(step) == true && !Tracer.Active) Tracer.Start();
+        if (_profiling?.Records(step) == true && !Tracer.Active) Tracer.Start(operators: _config.Profiling.RecordOperators);
     }
 
     /// <summary>Call after a step: writes the trace at the end of a profiling cycle, and memory snapshots.</summary>

@@ -18,7 +18,7 @@ internal sealed unsafe class NcclProcessGroup : IProcessGroup
     private readonly int _index;
     private readonly nint _commStream;
     private readonly NcclWatchdog _watchdog;
-    private readonly List<NcclProcessGroup> _children = [];
+    private readonly bool _ownsWatchdog;
 
     public string Name { get; }
     public string Backend => "nccl";
@@ -26,9 +26,9 @@ internal sealed unsafe class NcclProcessGroup : IProcessGroup
     public int Size { get; }
     public torch.Device Device { get; }
 
-    private NcclProcessGroup(nint comm, string name, int rank, int size, torch.Device device, NcclWatchdog watchdog)
+    private NcclProcessGroup(nint comm, string name, int rank, int size, torch.Device device, NcclWatchdog watchdog, bool ownsWatchdog)
     {
-        (_comm, Name, Rank, Size, Device, _watchdog) = (comm, name, rank, size, device, watchdog);
+        (_comm, Name, Rank, Size, Device, _watchdog, _ownsWatchdog) = (comm, name, rank, size, device, watchdog, ownsWatchdog);
         _index = ComputeDevice.CudaIndex(device);
         _commStream = CudaNative.StreamFromPool(_index, highPriority: 1);
         _watchdog.Add(this);
@@ -58,7 +58,7 @@ internal sealed unsafe class NcclProcessGroup : IProcessGroup
         bytes.CopyTo(new Span<byte>(id.Bytes, bytes.Length));
         nint comm;
         NcclLibrary.Check(NcclLibrary.CommInitRank(&comm, bootstrap.Size, id, bootstrap.Rank), $"ncclCommInitRank (rank {bootstrap.Rank} of {bootstrap.Size} on {device})");
-        return new NcclProcessGroup(comm, name, bootstrap.Rank, bootstrap.Size, device, new NcclWatchdog());
+        return new NcclProcessGroup(comm, name, bootstrap.Rank, bootstrap.Size, device, new NcclWatchdog(), ownsWatchdog: true);
     }
 
     private nint CurrentStream => CudaNative.CurrentStream(_index);
@@ -193,9 +193,7 @@ internal sealed unsafe class NcclProcessGroup : IProcessGroup
             size = rows.Count;
             rank = rows.FindIndex(r => r[2] == Rank);
         }
-        var group = new NcclProcessGroup(child, name, rank, size, Device, _watchdog);
-        _children.Add(group);
-        return group;
+        return new NcclProcessGroup(child, name, rank, size, Device, _watchdog, ownsWatchdog: false);
     }
 
     /// <summary>Ends the communicator at once, without waiting for peers (the watchdog's way out of a stuck collective).</summary>
@@ -211,7 +209,7 @@ internal sealed unsafe class NcclProcessGroup : IProcessGroup
         if (comm == 0) return;
         _watchdog.Remove(this);
         NcclLibrary.Check(NcclLibrary.CommDestroy(comm), $"ncclCommDestroy ({Name})");
-        if (_children.Count == 0 && Name == "world") _watchdog.Dispose();
+        if (_ownsWatchdog) _watchdog.Dispose(); // the groups split from this one are disposed first (DeviceMesh)
     }
 
     public override string ToString() => $"{Name} (nccl {NcclLibrary.VersionText}, rank {Rank} of {Size} on {Device})";
