@@ -14,7 +14,7 @@ internal sealed record SaveInfo(int Step, bool ModelOnly, long OptimizerStep, st
 /// Writes one checkpoint step. Every rank writes shard-R.bin (its pieces) and then shard-R.json (their chunks and
 /// the file's SHA-256) into step-N.tmp-save/; rank 0 waits for every manifest, merges them into metadata.json,
 /// and renames the folder to step-N/. A save that dies midway leaves only the temporary folder, which loading
-/// never picks. <see cref="Begin"/> and <see cref="Finish"/> hold the collectives (main thread);
+/// never picks. <see cref="Begin"/> and <see cref="Save"/> hold the collectives (main thread);
 /// <see cref="WriteRank"/> and <see cref="Complete"/> touch files only, so they may run on a background thread.
 /// Rank 0's wait for the other ranks is bounded like a barrier: under MPI the watchdog ends the job when it lasts
 /// longer than its current timeout (comm.train_timeout_seconds while training), naming the ranks whose shard is

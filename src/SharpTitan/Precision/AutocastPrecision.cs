@@ -9,7 +9,7 @@ namespace SharpTitan.Precision;
 /// Mixed precision by libtorch's autocast on the job's device (torchtitan's choice without FSDP): parameters stay fp32 and are the
 /// masters; inside the forward, linears and matmuls cast their inputs to the compute dtype (each weight once per
 /// forward, cached), norms and the loss stay fp32, and the casts' backward returns fp32 gradients. Backward runs
-/// outside autocast, as PyTorch recommends; recomputed blocks switch it back on (<see cref="RecomputeState"/>).
+/// outside autocast, as PyTorch recommends; recomputed blocks switch it back on (<see cref="Parallel.RecomputeState"/>).
 /// </summary>
 internal sealed class AutocastPrecision(Transformer model, ScalarType dtype, Device device) : IMixedPrecision
 {
