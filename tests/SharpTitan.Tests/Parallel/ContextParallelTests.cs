@@ -1,6 +1,7 @@
 using SharpTitan.Config;
 using SharpTitan.Distributed;
 using SharpTitan.Parallel;
+using SharpTitan.Tests.Checkpoint;
 using SharpTitan.Tests.Distributed;
 using SharpTitan.Tests.Support;
 using static TorchSharp.torch;
@@ -91,5 +92,23 @@ public class ContextParallelTests
         var r = new TinyRun { Ranks = 2, Cp = 2, Steps = 1, Overrides = ["--training.seq_len", "30"] }.Start(out _);
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("training.seq_len = 30 does not divide by 2 x parallelism.context_parallel_degree = 4", r.Output);
+    }
+
+    /// <summary>
+    /// CP 2 saves FSDP shards over dp_shard_cp as pieces of global tensors: one process resumes from them, and CP 2
+    /// from the one process's checkpoint, both following the run that saved within the feature matrix's bounds.
+    /// (CP 2 takes the 12 rows as 2 micro-batches of 6, one process as one of 12: equal up to reduction order.)
+    /// </summary>
+    [Fact]
+    public void ContextParallelCheckpointsLoadIntoOneProcessAndBack()
+    {
+        string[] cp = ["--parallelism.context_parallel_degree", "2"];
+        var cp2 = CheckpointRuns.Train(2, 20, null, cp);
+        var single = CheckpointRuns.Train(1, 20, CheckpointRuns.Step(cp2, 10));
+        ResultComparison.AssertSame(CheckpointRuns.Losses(cp2)[10..], CheckpointRuns.Losses(single),
+            CheckpointRuns.Parameters(cp2), CheckpointRuns.Parameters(single), 1e-5, 2e-5);
+        var back = CheckpointRuns.Train(2, 20, CheckpointRuns.Step(single, 15), cp);
+        ResultComparison.AssertSame(CheckpointRuns.Losses(single)[5..], CheckpointRuns.Losses(back),
+            CheckpointRuns.Parameters(single), CheckpointRuns.Parameters(back), 1e-5, 2e-5);
     }
 }

@@ -9,7 +9,8 @@ namespace SharpTitan.Parallel;
 /// place of each attention's sdpa module. Each (query chunk, key chunk) pair below the diagonal is attended in full,
 /// the diagonal pair causally, pairs above it not at all; the partial results merge exactly through their log-sum-exp.
 /// allgather: keys and values of the group are all-gathered (backward reduce-scatters their gradients); alltoall:
-/// they travel around the ring one rank's block per step (backward sends the gradients back the other way).
+/// they travel around the ring one rank's block per step, the next block's transfer overlapping this block's
+/// attention (backward sends the gradients back the other way, without overlap).
 /// Runs in fp32 and returns the query's dtype. Shapes [batch, heads, local seq, head_dim].
 /// </summary>
 internal sealed class ContextParallelAttention(IProcessGroup group, LoadBalancedLayout layout, ContextParallelRotateMethod method)
@@ -45,20 +46,23 @@ internal sealed class ContextParallelAttention(IProcessGroup group, LoadBalanced
 
     private Tensor[] Ring((int Chunk, Tensor Q)[] queries, Tensor k, Tensor v, long chunk)
     {
+        // Keys and values travel as one tensor; the next step's transfer is in flight while this step attends.
+        var kv = stack([k, v]);
         var results = new (Tensor Out, Tensor Lse)?[queries.Length];
         for (int step = 0; step < group.Size; step++)
         {
-            if (step > 0) (k, v) = (RingShift.Apply(k, group), RingShift.Apply(v, group));
+            var next = step + 1 < group.Size ? RingShift.Start(kv, group) : null;
             int source = ((layout.Rank - step) % group.Size + group.Size) % group.Size;
             var (sourceLow, sourceHigh) = layout.ChunksOf(source);
             var keys = new[] { (Chunk: sourceLow, Offset: 0L), (Chunk: sourceHigh, Offset: chunk) };
             for (int i = 0; i < queries.Length; i++)
                 foreach (var key in keys.Where(key => key.Chunk <= queries[i].Chunk))
                 {
-                    var part = BlockAttention.Attend(queries[i].Q, k.narrow(2, key.Offset, chunk), v.narrow(2, key.Offset, chunk),
+                    var part = BlockAttention.Attend(queries[i].Q, kv[0].narrow(2, key.Offset, chunk), kv[1].narrow(2, key.Offset, chunk),
                         causal: key.Chunk == queries[i].Chunk);
                     results[i] = results[i] is { } sofar ? BlockAttention.Merge(sofar, part) : part;
                 }
+            if (next != null) kv = RingShift.Apply(kv, group, next);
         }
         return results.Select(r => r!.Value.Out).ToArray();
     }

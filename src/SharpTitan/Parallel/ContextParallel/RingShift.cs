@@ -4,12 +4,14 @@ using static TorchSharp.torch;
 
 namespace SharpTitan.Parallel;
 
-internal sealed record RingStep(IProcessGroup Group, int Offset);
+internal sealed record RingStep(IProcessGroup Group, Task<Tensor> Received);
 
 /// <summary>
-/// Differentiable ring rotation over a group: every rank sends its tensor to rank + offset and receives rank - offset's;
-/// backward rotates the gradients the other way. Rank 0 receives before it sends, every other rank sends first: the
-/// blocking point-to-point calls then complete as a chain around the ring, with no deadlock for any group size.
+/// Differentiable ring rotation over a group: every rank sends its tensor to the next rank and receives the previous
+/// rank's; backward rotates the gradients the other way. The forward transfer runs on a worker thread
+/// (<see cref="Start"/>) so the caller can compute while it is in flight; <see cref="Apply"/> waits for it and links
+/// the received tensor into the graph. Rank 0 receives before it sends, every other rank sends first: the blocking
+/// point-to-point calls then complete as a chain around the ring, with no deadlock for any group size.
 /// </summary>
 internal sealed class RingShift : autograd.SingleTensorFunction<RingShift>
 {
@@ -17,26 +19,38 @@ internal sealed class RingShift : autograd.SingleTensorFunction<RingShift>
 
     public override string Name => "RingShift";
 
-    public static Tensor Apply(Tensor x, IProcessGroup group) => apply(x, new RingStep(group, 1));
+    /// <summary>Starts sending <paramref name="x"/> to the next rank and receiving the previous rank's (no autograd yet).</summary>
+    public static Task<Tensor> Start(Tensor x, IProcessGroup group)
+    {
+        var send = x.detach().contiguous().DetachFromDisposeScope();
+        return Task.Run(() =>
+        {
+            using (send) return Rotate(send, group, 1);
+        });
+    }
+
+    /// <summary>The previous rank's <paramref name="x"/> from a transfer <see cref="Start"/>ed on it, differentiable.</summary>
+    public static Tensor Apply(Tensor x, IProcessGroup group, Task<Tensor> received) => apply(x, new RingStep(group, received));
 
     public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
     {
         var step = (RingStep)vars[1];
-        ctx.save_data("step", step);
-        using var _ = no_grad();
-        return Rotate((Tensor)vars[0], step.Group, step.Offset);
+        ctx.save_data("group", step.Group);
+        // The worker thread's tensor belongs to no dispose scope: hand out a view owned by the caller's.
+        using var received = step.Received.GetAwaiter().GetResult();
+        return received.view(received.shape);
     }
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad)
     {
         using var scope = new BackwardScope(grad);
-        var step = (RingStep)ctx.get_data("step");
+        var group = (IProcessGroup)ctx.get_data("group");
         using var _ = no_grad();
-        return scope.HandOut(Rotate(grad, step.Group, -step.Offset), null);
+        return scope.HandOut(Rotate(grad, group, -1), null);
     }
 
     /// <summary>Rank - offset's <paramref name="x"/> (non-differentiable).</summary>
-    public static Tensor Rotate(Tensor x, IProcessGroup group, int offset)
+    private static Tensor Rotate(Tensor x, IProcessGroup group, int offset)
     {
         int n = group.Size, rank = group.Rank;
         int destination = ((rank + offset) % n + n) % n, source = ((rank - offset) % n + n) % n;
