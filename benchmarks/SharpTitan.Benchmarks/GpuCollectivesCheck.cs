@@ -138,7 +138,7 @@ public static class GpuCollectivesCheck
         var fsdp = layout == "fsdp" ? new FsdpModel(model, mesh, new FsdpOptions(ReshardPolicy.Default, ScalarType.Float32, Overlap: true)) : null;
         model.train();
         return new Llama3ModelParts(model, device, ScalarType.Float32,
-            new AppliedTransforms(layout == "plain" ? null : mesh, tp, null, asyncTp, ac, null, null, fsdp, fsdp != null ? "fsdp" : null));
+            new AppliedTransforms(layout == "plain" ? null : mesh, tp, null, asyncTp, null, ac, null, null, fsdp, fsdp != null ? "fsdp" : null));
     }
 
     private static (double Loss, double GradNorm, Dictionary<string, Tensor> Params) Step(Llama3ModelParts parts, Tensor inputs, Tensor labels)

@@ -15,6 +15,7 @@ internal sealed record AppliedTransforms(
     TensorParallel? Tp,
     Float8Converter? Float8,
     AsyncTensorParallel? AsyncTp,
+    ContextParallel? Cp,
     ActivationCheckpointPlan Ac,
     IDisposable? Checkpointing,
     IMixedPrecision? Mixed,
@@ -54,6 +55,12 @@ internal sealed class Llama3ModelParts : IModelParts
 
     public double ForwardBackward(Tensor inputs, Tensor labels, int accumulationSteps)
     {
+        if (_t.Cp is { } cp)
+        {
+            // This rank's load-balanced part of each sequence, and of its labels.
+            inputs = cp.ShardSequence(inputs);
+            labels = cp.ShardSequence(labels.view(inputs.shape[0], -1)).reshape(-1);
+        }
         Tensor loss;
         using (Tracer.Begin("forward"))
         using (_t.Mixed?.Forward())
@@ -74,9 +81,9 @@ internal sealed class Llama3ModelParts : IModelParts
         ? LossParallel.CrossEntropy(logits, labels, tp.Group, tp.VocabStart)
         : F.cross_entropy(logits.to(ScalarType.Float32), labels);
 
-    // Data-parallel ranks saw equal token counts: the average of their losses is the global batch's.
+    // Data- and context-parallel ranks saw equal token counts: the average of their losses is the global batch's.
     public double ReportedLoss(double localLoss) =>
-        _t.Fsdp != null ? AllReduceScalar(_t.Mesh!.Dp, localLoss, ReduceOp.Avg) : localLoss;
+        _t.Fsdp != null ? AllReduceScalar(_t.Mesh!.DpCp, localLoss, ReduceOp.Avg) : localLoss;
 
     /// <summary>
     /// Every element once: FSDP shard groups sum their shards (dp_replicate ranks hold copies, so not over those);
@@ -102,9 +109,15 @@ internal sealed class Llama3ModelParts : IModelParts
         if (_t.Float8 is { Options.PrecomputeScales: true }) _t.Fsdp?.PrecomputeFloat8Scales();
     }
 
-    // Validation needs full logits: FSDP gathers parameters, loss-parallel TP gathers the vocabulary shards.
+    // Validation needs full logits: FSDP gathers parameters, loss-parallel TP gathers the vocabulary shards, context
+    // parallel gathers the sequence.
     public Tensor EvaluationLogits(Tensor tokens)
     {
+        if (_t.Cp is { } cp)
+        {
+            using var local = _t.Fsdp!.Forward(cp.ShardSequence(tokens));
+            return cp.GatherSequence(local);
+        }
         var logits = _t.Fsdp != null ? _t.Fsdp.Forward(tokens) : Model.forward(tokens);
         if (_t.Tp == null) return logits;
         using (logits) return _t.Tp.GatherLogits(logits);
@@ -149,6 +162,7 @@ internal sealed class Llama3ModelParts : IModelParts
         if (_t.Tp is { } tp)
             yield return $"tensor parallel: degree {tp.Group.Size}, sequence parallel {OnOff(tp.Options.SequenceParallel)}, " +
                          $"loss parallel {OnOff(tp.Options.LossParallel)}, async {OnOff(tp.Options.AsyncTp)}";
+        if (_t.Cp is { } cp) yield return cp.Describe();
         if (_t.Fsdp is { } fsdp)
         {
             yield return _t.FsdpDescription!;
@@ -184,6 +198,7 @@ internal sealed class Llama3ModelParts : IModelParts
         _t.Fsdp?.Dispose();
         _t.AsyncTp?.Dispose();
         _t.Tp?.Dispose();
+        _t.Cp?.Dispose();
         _t.Float8?.Dispose();
         _t.Checkpointing?.Dispose();
         _t.Mixed?.Dispose();

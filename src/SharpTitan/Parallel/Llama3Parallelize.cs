@@ -23,7 +23,9 @@ public static class Llama3Parallelize
     {
         TensorParallel.Validate(args, dims.Tp, TpOptions(config.Parallelism), config.Training.SeqLen,
             config.Validation.Enable ? config.Validation.SeqLenFor(config.Training.SeqLen) : null);
-        if (dims.DpEnabled && config.Training.Dtype.ToScalarType() != ScalarType.Float32)
+        ContextParallel.Validate(dims, config.Training.SeqLen,
+            config.Validation.Enable ? config.Validation.SeqLenFor(config.Training.SeqLen) : null);
+        if (DataParallel(dims) && config.Training.Dtype.ToScalarType() != ScalarType.Float32)
             throw new ConfigException($"training.dtype = {config.Training.Dtype.ToConfigString()} with data parallelism: FSDP keeps float32 shards; set training.mixed_precision_param for the compute dtype");
     }
 
@@ -50,20 +52,22 @@ public static class Llama3Parallelize
         // 4. Async TP: wraps the installed linear kernels (Float8's included) to run on sequence pieces.
         AsyncTensorParallel? asyncTp = tp is { Options.AsyncTp: true } ? AsyncTensorParallel.Apply(model, tp) : null;
 
-        // 5. Context parallel would shard the sequence here (parallelism.context_parallel_degree; not built).
+        // 5. Context parallel: each rank of the cp group attends for its load-balanced part of every sequence.
+        ContextParallel? cp = dims.CpEnabled ? new ContextParallel(model, mesh!.Cp, p.ContextParallelRotateMethod) : null;
 
         // 6. Activation checkpointing: installed here without data parallelism; FSDP runs its blocks itself (step 8).
         var ac = ActivationCheckpointPlan.For(config.ActivationCheckpoint, model.Args.NLayers);
-        var checkpointing = ActivationCheckpointing.Apply(model, ac, dataParallel: dims.DpEnabled);
+        var checkpointing = ActivationCheckpointing.Apply(model, ac, dataParallel: DataParallel(dims));
 
         // 7. Mixed precision of one process (fp32 masters); under FSDP the gathered parameters carry the compute dtype.
         //    As torchtitan: not with TP alone.
-        var mixed = MixedPrecision.Apply(model, config.Training, dtype, param, dataParallel: dims.DpEnabled || dims.TpEnabled, device);
+        var mixed = MixedPrecision.Apply(model, config.Training, dtype, param, dataParallel: DataParallel(dims) || dims.TpEnabled, device);
 
-        // 8. FSDP / HSDP / DDP over the data-parallel ranks; else full low-precision training converts the model.
+        // 8. FSDP / HSDP / DDP over the data-parallel ranks (FSDP shards over dp_shard x cp, as torchtitan); else full
+        //    low-precision training converts the model.
         FsdpModel? fsdp = null;
         string? fsdpDescription = null;
-        if (dims.DpEnabled)
+        if (DataParallel(dims))
         {
             fsdp = new FsdpModel(model, mesh!, new FsdpOptions(p.FsdpReshardAfterForward, param, p.FsdpOverlap,
                 BeforeReduce: tp != null ? tp.ReducePartialGradient : null, Checkpoint: ac.FullLayers,
@@ -78,8 +82,11 @@ public static class Llama3Parallelize
 
         var computeDtype = fsdp != null || mixed != null ? param : dtype;
         return new Llama3ModelParts(model, device, computeDtype,
-            new AppliedTransforms(mesh, tp, float8, asyncTp, ac, checkpointing, mixed, fsdp, fsdpDescription));
+            new AppliedTransforms(mesh, tp, float8, asyncTp, cp, ac, checkpointing, mixed, fsdp, fsdpDescription));
     }
+
+    /// <summary>FSDP/DDP applies: data-parallel ranks, or context-parallel ranks sharing the shard dimension (dp_shard_cp).</summary>
+    private static bool DataParallel(ParallelDims dims) => dims.DpEnabled || dims.CpEnabled;
 
     private static TensorParallelOptions TpOptions(ParallelismSection p) =>
         new(p.EnableSequenceParallel, !p.DisableLossParallel, p.EnableAsyncTensorParallel);

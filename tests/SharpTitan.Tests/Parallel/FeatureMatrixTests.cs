@@ -73,6 +73,17 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
         return new Row(name, run, reference, tolerances ?? Equal, check);
     }
 
+    /// <summary>Context parallel's reference: <see cref="Fp32"/> at seq_len 128 (16 tokens per chunk at CP 4).</summary>
+    private static readonly TinyRun LongFp32 = Fp32 with { Overrides = [.. Fp32.Overrides, "--training.seq_len", "128"] };
+
+    private static Row Context(string name, int ranks, int cp, string[] layout, Action<string, TinyRunCache>? check = null)
+    {
+        var row = Layout(name, ranks, 1, layout, LongFp32, check: check);
+        return row with { Run = row.Run with { Cp = cp } };
+    }
+
+    private static string[] Rotate(string method) => ["--parallelism.context_parallel_rotate_method", method];
+
     private static Row Bf16Params(Row row) => row with { Run = row.Run with { ParamDtype = "bfloat16" } };
 
     private static readonly Row[] Table =
@@ -155,6 +166,16 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
         Layout("async TP 4", 4, 4, Async, Fp32 with { Flavor = "tiny_mha" }),
         // Async TP's collectives share the communication thread with FSDP's prefetch and reduce-scatters.
         Layout("FSDP 2 x async TP 2", 4, 2, Async),
+
+        // Context parallel: each sequence in load-balanced chunks over the cp ranks, which also shard FSDP's parameters.
+        Context("CP 2", 2, 2, []),
+        Context("CP 2, alltoall", 2, 2, Rotate("alltoall")),
+        Context("CP 4", 4, 4, []),
+        Context("CP 4, alltoall", 4, 4, Rotate("alltoall")),
+        // Recompute re-runs the key/value all-gathers inside backward.
+        Context("CP 2, full AC", 2, 2, Ac("full")),
+        Context("CP 2 x FSDP 2", 4, 2, [], check: (dump, _) =>
+            Assert.Contains("dp_shard=2 cp=2 tp=1", File.ReadAllText(Path.Combine(dump, "logs", "rank_3.log")))),
 
         // Float8.
         Layout("float8 FSDP 2", 2, 1, [], Float8("bfloat16", "tensorwise", localBatch: 2)),

@@ -22,8 +22,10 @@ public sealed class ParallelismSection
     [Range(1, int.MaxValue)] public int PipelineParallelDegree { get; set; } = 1;
     [Doc("Pipeline schedule by torchtitan's name (e.g. \"1F1B\"); read only by pipeline parallel, which is not built.")]
     public string PipelineParallelSchedule { get; set; } = "1F1B";
-    [Doc("Ranks the sequence is split over (context parallel is not built: above 1 is refused).")]
+    [Doc("Ranks each sequence is split over (context parallel; load-balanced causal chunks; training.seq_len must divide by 2 x degree).")]
     [Range(1, int.MaxValue)] public int ContextParallelDegree { get; set; } = 1;
+    [Doc("Context parallel: \"allgather\" gathers the group's keys and values before attention; \"alltoall\" passes them around the ring.")]
+    public ContextParallelRotateMethod ContextParallelRotateMethod { get; set; } = ContextParallelRotateMethod.AllGather;
     [Doc("Compiled autograd for the backward (not built).")]
     public bool EnableCompiledAutograd { get; set; }
     /// <summary>

@@ -14,7 +14,8 @@ public sealed class Attention : nn.Module<Tensor, Tensor, Tensor, Tensor>
     private readonly int _headDim;
     private readonly int _nRep;
     public LinearLayer wq, wk, wv, wo;
-    public ScaledDotProductAttention sdpa = new();
+    /// <summary>The attention kernel on [batch, heads, seq, head_dim]; a transform may replace it (context parallel does).</summary>
+    public nn.Module<Tensor, Tensor, Tensor, Tensor> sdpa = new ScaledDotProductAttention();
 
     public Attention(ModelArgs args) : base(nameof(Attention))
     {
