@@ -25,6 +25,16 @@ public static class Llama3Parallelize
             config.Validation.Enable ? config.Validation.SeqLen : null);
         if (dims.DpEnabled && config.Training.Dtype.ToScalarType() != ScalarType.Float32)
             throw new ConfigException($"training.dtype = {config.Training.Dtype.ToConfigString()} with data parallelism: FSDP keeps float32 shards; set training.mixed_precision_param for the compute dtype");
+        if (dims.PpEnabled) ValidatePipeline(args, config, dims);
+    }
+
+    private static PipelinePlan ValidatePipeline(ModelArgs args, JobConfig config, ParallelDims dims)
+    {
+        if (dims.DpEnabled || dims.TpEnabled)
+            throw new ConfigException($"pipeline parallel together with data or tensor parallel ({dims}) is not built yet in SharpTitan");
+        if (Float8Options.Requested(config.Model))
+            throw new ConfigException("pipeline parallel with model.converters = [\"float8\"] is not built yet in SharpTitan");
+        return PipelinePlan.For(args, config.Parallelism, config.Training.LocalBatchSize);
     }
 
     /// <param name="model">Built and initialized identically on every rank (same seed): each transform keeps this rank's part.</param>
@@ -37,7 +47,8 @@ public static class Llama3Parallelize
         var param = config.Training.MixedPrecisionParam.ToScalarType();
         ComputeDevice.Place(model, device);
 
-        // 1. Pipeline parallel would split the model into stages here (parallelism.pipeline_parallel_degree; not built).
+        // 1. Pipeline parallel: this pp rank keeps its stages; a schedule drives the step (alone for now).
+        if (dims.PpEnabled) return ApplyPipeline(model, config, dims, mesh!, device);
 
         // 2. Tensor parallel (+ sequence and loss parallel): each rank keeps its blocks of the full weights.
         TensorParallel? tp = dims.TpEnabled ? new TensorParallel(model, mesh!.Tp, TpOptions(p)) : null;
@@ -79,6 +90,21 @@ public static class Llama3Parallelize
         var computeDtype = fsdp != null || mixed != null ? param : dtype;
         return new Llama3ModelParts(model, device, computeDtype,
             new AppliedTransforms(mesh, tp, float8, asyncTp, ac, checkpointing, mixed, fsdp, fsdpDescription));
+    }
+
+    /// <summary>
+    /// Pipeline parallel alone: the split, activation checkpointing of the blocks, and full low-precision training
+    /// when training.dtype asks for it (as torchtitan, mixed precision needs FSDP: computation stays in training.dtype).
+    /// </summary>
+    private static PipelineModelParts ApplyPipeline(Transformer model, JobConfig config, ParallelDims dims, DeviceMesh mesh, Device device)
+    {
+        var plan = ValidatePipeline(model.Args, config, dims);
+        var ac = ActivationCheckpointPlan.For(config.ActivationCheckpoint, model.Args.NLayers);
+        var checkpointing = ActivationCheckpointing.Apply(model, ac, dataParallel: false);
+        var dtype = config.Training.Dtype.ToScalarType();
+        if (dtype != ScalarType.Float32) model.to(dtype);
+        model.train();
+        return new PipelineModelParts(model, device, dtype, plan, mesh.Pp, checkpointing);
     }
 
     private static TensorParallelOptions TpOptions(ParallelismSection p) =>

@@ -71,7 +71,7 @@ public sealed class Trainer : IDisposable
             watchdog.InitTimeout = TimeSpan.FromSeconds(config.Comm.InitTimeoutSeconds);
             watchdog.TrainTimeout = TimeSpan.FromSeconds(config.Comm.TrainTimeoutSeconds);
         }
-        if (dims.DpEnabled || dims.TpEnabled) _mesh = new DeviceMesh(dims, _world);
+        if (dims.DpEnabled || dims.TpEnabled || dims.PpEnabled) _mesh = new DeviceMesh(dims, _world);
 
         long seed = config.Debug.Seed ?? Random.Shared.Next();
         manual_seed(seed);

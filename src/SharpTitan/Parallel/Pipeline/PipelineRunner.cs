@@ -1,0 +1,137 @@
+using SharpTitan.Distributed;
+using SharpTitan.Metrics;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace SharpTitan.Parallel;
+
+/// <summary>
+/// Runs this rank's actions of a pipeline schedule for one step. Activations go forward and their gradients back
+/// with non-blocking sends over the pp group; each receive is posted one action ahead, so the transfer overlaps the
+/// action before it, and waited for when its action starts. Messages are tagged by sending stage and direction.
+/// </summary>
+internal sealed class PipelineRunner(PipelinePlan plan, IReadOnlyList<PipelineStage> stages, IProcessGroup pp, int dim, ScalarType activationDtype)
+{
+    private readonly IReadOnlyList<PipelineAction> _actions =
+        PipelineActions.ForRank(plan.Schedule, pp.Rank, plan.Degree, plan.StagesPerRank, plan.Microbatches);
+
+    public IReadOnlyList<PipelineAction> Actions => _actions;
+
+    private PipelineStage Stage(int index) => stages.First(s => s.Index == index);
+
+    private static int ActivationTag(int fromStage) => 2 * fromStage;
+    private static int GradientTag(int fromStage) => 2 * fromStage + 1;
+
+    /// <summary>What a micro-batch keeps between its forward and its backward on one stage.</summary>
+    private sealed class Micro
+    {
+        public Tensor? Input;   // received activations (requires grad); null on the first stage
+        public Tensor? Output;  // the stage's output (its graph), or the loss on the last stage
+    }
+
+    /// <summary>
+    /// One step over the local batch: returns the sum of this rank's micro-batch losses (each mean cross-entropy
+    /// divided by micro-batches x <paramref name="accumulationSteps"/>), 0 on ranks without the last stage.
+    /// </summary>
+    public double Step(Tensor inputs, Tensor labels, int accumulationSteps)
+    {
+        int seq = (int)inputs.shape[1], mbs = plan.MicrobatchSize;
+        if (inputs.shape[0] != (long)mbs * plan.Microbatches)
+            throw new InvalidOperationException($"pipeline: the batch has {inputs.shape[0]} rows, the plan expects {plan.Microbatches} micro-batches of {mbs}");
+        double divisor = (double)plan.Microbatches * accumulationSteps;
+        var state = new Dictionary<(int, int), Micro>();
+        var receives = new Dictionary<PipelineAction, (IWork Work, Tensor Buffer)>();
+        var sends = new List<IWork>();
+        double lossSum = 0;
+
+        void PostReceive(PipelineAction a)
+        {
+            if (receives.ContainsKey(a)) return;
+            var stage = Stage(a.Stage);
+            if (a.Backward ? stage.IsLast : stage.IsFirst) return;
+            var buffer = empty([mbs, seq, dim], activationDtype, device: pp.Device);
+            int from = a.Backward ? a.Stage + 1 : a.Stage - 1;
+            var tag = a.Backward ? GradientTag(from) : ActivationTag(from);
+            receives[a] = (pp.RecvAsync(buffer, plan.RankOf(from), tag), buffer);
+        }
+
+        Tensor Received(PipelineAction a)
+        {
+            var (work, buffer) = receives[a];
+            using (Tracer.Begin(a.Backward ? "pp_recv_grad" : "pp_recv_activation")) work.Wait();
+            receives.Remove(a);
+            return buffer;
+        }
+
+        for (int k = 0; k < _actions.Count; k++)
+        {
+            var a = _actions[k];
+            PostReceive(a);
+            if (k + 1 < _actions.Count) PostReceive(_actions[k + 1]);
+            var stage = Stage(a.Stage);
+            if (!a.Backward)
+            {
+                using var span = Tracer.Begin($"forward stage {a.Stage} mb {a.Microbatch}");
+                var micro = new Micro();
+                Tensor input = stage.IsFirst ? inputs.narrow(0, a.Microbatch * mbs, mbs) : micro.Input = Received(a).requires_grad_(true);
+                var output = stage.Forward(input);
+                if (stage.IsLast)
+                {
+                    using var target = labels.narrow(0, (long)a.Microbatch * mbs * seq, (long)mbs * seq);
+                    using var logits = output;
+                    output = F.cross_entropy(logits.flatten(0, 1).to(ScalarType.Float32), target) / divisor;
+                    lossSum += output.item<float>();
+                }
+                else sends.Add(pp.SendAsync(output.detach(), plan.RankOf(a.Stage + 1), ActivationTag(a.Stage)));
+                micro.Output = output;
+                state[(a.Stage, a.Microbatch)] = micro;
+            }
+            else
+            {
+                using var span = Tracer.Begin($"backward stage {a.Stage} mb {a.Microbatch}");
+                var micro = state[(a.Stage, a.Microbatch)];
+                state.Remove((a.Stage, a.Microbatch));
+                if (stage.IsLast) micro.Output!.backward();
+                else
+                {
+                    using var grad = Received(a);
+                    autograd.backward([micro.Output!], [grad]);
+                }
+                micro.Output!.Dispose();
+                if (micro.Input is { } input)
+                    sends.Add(pp.SendAsync(input.grad!.contiguous(), plan.RankOf(a.Stage - 1), GradientTag(a.Stage)));
+            }
+        }
+        using (Tracer.Begin("pp_wait_sends")) foreach (var w in sends) w.Wait();
+        return lossSum;
+    }
+
+    /// <summary>
+    /// Forward of the whole batch through the stages in order (no grad): logits [rows, seq, vocab] on every pp
+    /// rank (broadcast from the last stage's). Validation.
+    /// </summary>
+    public Tensor EvaluationLogits(Tensor tokens, long vocab)
+    {
+        long rows = tokens.shape[0], seq = tokens.shape[1];
+        Tensor? h = null;
+        var sends = new List<IWork>();
+        foreach (var s in plan.Stages)
+        {
+            if (plan.RankOf(s.Index) != pp.Rank) continue;
+            var stage = Stage(s.Index);
+            Tensor input = tokens;
+            if (!stage.IsFirst)
+            {
+                input = empty([rows, seq, dim], activationDtype, device: pp.Device);
+                pp.RecvAsync(input, plan.RankOf(s.Index - 1), ActivationTag(s.Index - 1)).Wait();
+            }
+            h = stage.Forward(input);
+            if (!stage.IsLast) sends.Add(pp.SendAsync(h, plan.RankOf(s.Index + 1), ActivationTag(s.Index)));
+        }
+        foreach (var w in sends) w.Wait();
+        var last = plan.Stages[^1];
+        var logits = plan.RankOf(last.Index) == pp.Rank ? h!.contiguous() : empty([rows, seq, vocab], activationDtype, device: pp.Device);
+        pp.Broadcast(logits, plan.RankOf(last.Index));
+        return logits;
+    }
+}
