@@ -73,6 +73,18 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
         return new Row(name, run, reference, tolerances ?? Equal, check);
     }
 
+    /// <summary>A pipeline row: <paramref name="pp"/> ranks, all pipeline stages, the schedule and micro-batch size given.</summary>
+    private static Row Pipeline(string name, int pp, string schedule, int microbatch, string[]? layout = null, int? localBatch = null)
+    {
+        var run = Fp32 with
+        {
+            Ranks = pp, Pp = pp, LocalBatch = localBatch,
+            Overrides = [.. Fp32.Overrides, "--parallelism.pipeline_parallel_schedule", schedule,
+                "--parallelism.pipeline_parallel_microbatch_size", microbatch.ToString(), .. layout ?? []],
+        };
+        return new Row(name, run, Fp32, Equal);
+    }
+
     private static Row Bf16Params(Row row) => row with { Run = row.Run with { ParamDtype = "bfloat16" } };
 
     private static readonly Row[] Table =
@@ -155,6 +167,20 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
         Layout("async TP 4", 4, 4, Async, Fp32 with { Flavor = "tiny_mha" }),
         // Async TP's collectives share the communication thread with FSDP's prefetch and reduce-scatters.
         Layout("FSDP 2 x async TP 2", 4, 2, Async),
+
+        // Pipeline parallel: stages on ranks, activations and gradients sent between them, the loss from the last
+        // stage, the gradient norm over all stages, validation through the pipeline. tiny has 2 layers; with the
+        // embedding and output weighing one layer each, PP 2 is [embedding, layer 0] [layer 1, norm, output] and PP 4
+        // (or 2 x 2 interleaved) one piece per stage.
+        Pipeline("PP 2, GPipe", 2, "GPipe", 3),
+        Pipeline("PP 2, 1F1B", 2, "1F1B", 3),
+        Pipeline("PP 2, Interleaved1F1B", 2, "Interleaved1F1B", 3),
+        Pipeline("PP 4, 1F1B", 4, "1F1B", 2),
+        // Gradient accumulation: two local batches of 6 rows per step, each 3 micro-batches of 2.
+        Pipeline("PP 2, 1F1B, gradient accumulation", 2, "1F1B", 2, localBatch: 6),
+        // Uneven stages: the embedding weighs nothing, so stage 0 holds both layers and stage 1 the norm and output.
+        Pipeline("PP 2, 1F1B, uneven split", 2, "1F1B", 3, ["--parallelism.pipeline_parallel_first_stage_less_layers", "0"]),
+        Pipeline("PP 2, GPipe, full AC", 2, "GPipe", 4, Ac("full")),
 
         // Float8.
         Layout("float8 FSDP 2", 2, 1, [], Float8("bfloat16", "tensorwise", localBatch: 2)),
