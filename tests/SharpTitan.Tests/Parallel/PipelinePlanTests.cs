@@ -1,0 +1,86 @@
+using SharpTitan.Config;
+using SharpTitan.Models.Llama3;
+using SharpTitan.Parallel;
+
+namespace SharpTitan.Tests.Parallel;
+
+/// <summary>The pipeline's split, schedules and one-line errors, without ranks.</summary>
+public class PipelinePlanTests
+{
+    private static readonly ModelArgs Eight = ModelFlavors.Llama3["tiny"] with { NLayers = 8, VocabSize = 259 };
+
+    private static ParallelismSection Pp(int degree, string schedule = "1F1B", int microbatch = 1, int? layersPerStage = null,
+        int first = 1, int last = 1) => new()
+    {
+        PipelineParallelDegree = degree, PipelineParallelSchedule = schedule, PipelineParallelMicrobatchSize = microbatch,
+        PipelineParallelLayersPerStage = layersPerStage, PipelineParallelFirstStageLessLayers = first, PipelineParallelLastStageLessLayers = last,
+    };
+
+    private static string[] Fqns(PipelinePlan plan) => plan.Stages.Select(s => string.Join(" ", s.Fqns)).ToArray();
+
+    [Fact]
+    public void StagesFollowTorchtitansSplit()
+    {
+        // 8 layers + 1 + 1 = 10 effective: 5 per stage, the embedding and the output each taking one layer's place.
+        Assert.Equal(["tok_embeddings layers.0 layers.1 layers.2 layers.3", "layers.4 layers.5 layers.6 layers.7 norm output"],
+            Fqns(PipelinePlan.For(Eight, Pp(2), 8)));
+        // 10 over 4 stages: 3, 3, 2, 2.
+        Assert.Equal(["tok_embeddings layers.0 layers.1", "layers.2 layers.3 layers.4", "layers.5 layers.6", "layers.7 norm output"],
+            Fqns(PipelinePlan.For(Eight, Pp(4), 8)));
+        // Interleaved: two stages per rank by default, stage s on rank s mod 2.
+        var interleaved = PipelinePlan.For(Eight, Pp(2, "Interleaved1F1B"), 8);
+        Assert.Equal(4, interleaved.Stages.Count);
+        Assert.Equal([0, 2], interleaved.StagesOf(0).Select(s => s.Index));
+        // layers_per_stage 2 with weights 1 + 1: ceil(10 / 2) = 5 stages, which PP 2 does not divide.
+        Assert.Equal(6, PipelinePlan.For(Eight with { NLayers = 10 }, Pp(2, "Interleaved1F1B", layersPerStage: 2), 8).Stages.Count);
+        // No weight for the embedding and output: 8 layers as 4 + 4.
+        Assert.Equal(["tok_embeddings layers.0 layers.1 layers.2 layers.3", "layers.4 layers.5 layers.6 layers.7 norm output"],
+            Fqns(PipelinePlan.For(Eight, Pp(2, first: 0, last: 0), 8)));
+        Assert.Equal(["tok_embeddings layers.0", "layers.1 norm output"],
+            Fqns(PipelinePlan.For(Eight with { NLayers = 2 }, Pp(2), 4)));
+    }
+
+    [Theory]
+    [InlineData(2, "1F1B", 1, 3, null, "'parallelism.pipeline_parallel_layers_per_stage' = 3 makes 4 stages of 8 layers (+1 +1 for the embedding and output); schedule 1F1B runs one stage per rank, so it needs 2")]
+    [InlineData(2, "Interleaved1F1B", 1, 2, null, "'parallelism.pipeline_parallel_layers_per_stage' = 2 makes 5 stages of 8 layers (+1 +1 for the embedding and output), which pipeline_parallel_degree 2 does not divide")]
+    [InlineData(2, "1F1B", 3, null, 8, "'training.local_batch_size' = 8 is not a multiple of parallelism.pipeline_parallel_microbatch_size (3)")]
+    [InlineData(4, "1F1B", 4, null, 8, "pipeline schedule 1F1B needs at least as many micro-batches as stages (4); training.local_batch_size / parallelism.pipeline_parallel_microbatch_size gives 2")]
+    [InlineData(16, "GPipe", 1, null, 16, "pipeline parallel: 16 stages for 8 layers (+1 +1 for the embedding and output")]
+    [InlineData(2, "ZBVZeroBubble", 1, null, 8, "'parallelism.pipeline_parallel_schedule' = \"ZBVZeroBubble\" is not built yet in SharpTitan")]
+    [InlineData(2, "2F2B", 1, null, 8, "'parallelism.pipeline_parallel_schedule' = \"2F2B\": expected one of \"GPipe\", \"1F1B\", \"Interleaved1F1B\"")]
+    public void BadConfigurationsAreOneLineErrors(int degree, string schedule, int microbatch, int? layersPerStage, int? localBatch, string message)
+    {
+        var e = Assert.Throws<ConfigException>(() => PipelinePlan.For(Eight, Pp(degree, schedule, microbatch, layersPerStage), localBatch ?? 8));
+        Assert.StartsWith(message, e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void TiedEmbeddingsAreRefused() =>
+        Assert.Contains("tied embeddings", Assert.Throws<ConfigException>(() =>
+            PipelinePlan.For(Eight with { TieEmbeddings = true }, Pp(2), 8)).Message);
+
+    [Fact]
+    public void ExplicitModelPartsAreCheckedAndUsed()
+    {
+        string[][] parts = [["tok_embeddings", "layers.0"], ["layers.1", "norm", "output"]];
+        Assert.Equal(["tok_embeddings layers.0", "layers.1 norm output"],
+            StageSplit.Explicit(parts, 2).Select(s => string.Join(" ", s.Fqns)));
+        Assert.Contains("in this order, each once", Assert.Throws<ConfigException>(() =>
+            StageSplit.Explicit([["tok_embeddings", "layers.1"], ["layers.0", "norm", "output"]], 2)).Message);
+    }
+
+    [Theory]
+    [InlineData("GPipe", 0, "F0.0 F0.1 F0.2 F0.3 B0.0 B0.1 B0.2 B0.3")]
+    [InlineData("1F1B", 0, "F0.0 F0.1 B0.0 F0.2 B0.1 F0.3 B0.2 B0.3")]
+    [InlineData("1F1B", 1, "F1.0 B1.0 F1.1 B1.1 F1.2 B1.2 F1.3 B1.3")]
+    // PyTorch's ScheduleInterleaved1F1B at pp 2, 2 stages per rank, 4 micro-batches (its no-op slots left out).
+    [InlineData("Interleaved1F1B", 0, "F0.0 F0.1 F2.0 F2.1 F0.2 B2.0 F0.3 B2.1 F2.2 B0.0 F2.3 B0.1 B2.2 B2.3 B0.2 B0.3")]
+    [InlineData("Interleaved1F1B", 1, "F1.0 F1.1 F3.0 B3.0 F3.1 B3.1 F1.2 B1.0 F1.3 B1.1 F3.2 B3.2 F3.3 B3.3 B1.2 B1.3")]
+    public void SchedulesOrderTheirActionsAsPyTorch(string schedule, int rank, string expected)
+    {
+        var s = PipelineSchedules.Parse(schedule);
+        var actions = PipelineActions.ForRank(s, rank, 2, s.IsMultiStage() ? 2 : 1, 4);
+        Assert.Equal(expected, string.Join(" ", actions));
+    }
+}
