@@ -1,0 +1,54 @@
+using SharpTitan.Checkpoint;
+using SharpTitan.Tests.Distributed;
+using SharpTitan.Tests.Support;
+using static SharpTitan.Tests.Checkpoint.CheckpointRuns;
+using static SharpTitan.Tests.Support.ResultComparison;
+
+namespace SharpTitan.Tests.Parallel;
+
+/// <summary>
+/// Checkpoints of pipeline-parallel runs (tiny model, global batch 12, full checkpoints every 5 steps): each stage
+/// writes its own parameters and AdamW moments as whole global tensors, so PP 2 resumes bit for bit and the same
+/// checkpoint loads into one process (and one process's into PP 2) within the feature matrix's tolerances.
+/// </summary>
+[Collection(MpiCollection.Name)]
+public class PipelineCheckpointTests
+{
+    private const double LossTolerance = 1e-5, ParamTolerance = 2e-5;
+
+    private static string TrainPp(int pp, int steps, string? resumeFrom)
+    {
+        var run = Run(pp, 1, steps, "--parallelism.pipeline_parallel_microbatch_size", "3") with { Pp = pp };
+        var dir = TestSetup.TempDir($"ckpt-pp{pp}");
+        if (resumeFrom != null) CopyInto(resumeFrom, dir);
+        return (run with { DumpFolder = dir }).Train();
+    }
+
+    private static void CopyInto(string stepFolder, string dump)
+    {
+        var to = Path.Combine(dump, "checkpoint", Path.GetFileName(stepFolder));
+        Directory.CreateDirectory(to);
+        foreach (var f in Directory.GetFiles(stepFolder)) File.Copy(f, Path.Combine(to, Path.GetFileName(f)));
+    }
+
+    [Fact]
+    public void Pp2ResumesBitForBitAndReshardsToOneProcessAndBack()
+    {
+        var pp = TrainPp(2, 15, null);
+        var resumed = TrainPp(2, 15, Step(pp, 10));
+        AssertSame(Losses(pp)[10..], Losses(resumed), Parameters(pp), Parameters(resumed), 0, 0);
+
+        // Every tensor is whole, written by the one rank whose stage owns it.
+        var meta = CheckpointMetadata.Read(Path.Combine(Step(pp, 10), CheckpointMetadata.FileName));
+        Assert.All(meta.Tensors, t => Assert.Null(Assert.Single(t.Chunks).Block));
+        Assert.Equal(TinyParameterCount, meta.Tensors.Count(t => t.Name.StartsWith(TrainingState.Model, StringComparison.Ordinal)));
+
+        var single = Train(1, 15, Step(pp, 5));
+        AssertSame(Losses(pp)[5..], Losses(single), Parameters(pp), Parameters(single), LossTolerance, ParamTolerance);
+        var back = TrainPp(2, 15, Step(single, 10));
+        AssertSame(Losses(single)[5..], Losses(back), Parameters(single), Parameters(back), LossTolerance, ParamTolerance);
+    }
+
+    /// <summary>tiny: embedding, output, final norm, and 9 tensors in each of its 2 layers.</summary>
+    private const int TinyParameterCount = 3 + 2 * 9;
+}
