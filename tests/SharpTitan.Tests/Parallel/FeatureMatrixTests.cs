@@ -74,7 +74,8 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
     }
 
     /// <summary>A pipeline row: <paramref name="pp"/> ranks, all pipeline stages, the schedule and micro-batch size given.</summary>
-    private static Row Pipeline(string name, int pp, string schedule, int microbatch, string[]? layout = null, int? localBatch = null)
+    private static Row Pipeline(string name, int pp, string schedule, int microbatch, string[]? layout = null, int? localBatch = null,
+        Action<string, TinyRunCache>? check = null)
     {
         var run = Fp32 with
         {
@@ -82,7 +83,7 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
             Overrides = [.. Fp32.Overrides, "--parallelism.pipeline_parallel_schedule", schedule,
                 "--parallelism.pipeline_parallel_microbatch_size", microbatch.ToString(), .. layout ?? []],
         };
-        return new Row(name, run, Fp32, Equal);
+        return new Row(name, run, Fp32, Equal, check);
     }
 
     private static Row Bf16Params(Row row) => row with { Run = row.Run with { ParamDtype = "bfloat16" } };
@@ -173,7 +174,14 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
         // embedding and output weighing one layer each, PP 2 is [embedding, layer 0] [layer 1, norm, output] and PP 4
         // (or 2 x 2 interleaved) one piece per stage.
         Pipeline("PP 2, GPipe", 2, "GPipe", 3),
-        Pipeline("PP 2, 1F1B", 2, "1F1B", 3),
+        Pipeline("PP 2, 1F1B", 2, "1F1B", 3, check: (dump, cache) =>
+        {
+            // Each rank holds only its stage's parameters (the others' are freed), with their gradients and moments.
+            var m = Enumerable.Range(0, 2).Select(r => TinyRun.Memory(dump, r)).ToList();
+            Assert.Equal(TinyRun.Memory(cache.Train(Fp32), 0)["params"], m[0]["params"] + m[1]["params"]);
+            Assert.All(m, r => Assert.Equal(r["params"], r["model_param_elements"]));
+            Assert.All(m, r => Assert.Equal(2 * r["params"], r["optimizer_state"]));
+        }),
         Pipeline("PP 2, Interleaved1F1B", 2, "Interleaved1F1B", 3),
         Pipeline("PP 4, 1F1B", 4, "1F1B", 2),
         // Gradient accumulation: two local batches of 6 rows per step, each 3 micro-batches of 2.

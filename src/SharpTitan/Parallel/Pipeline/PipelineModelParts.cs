@@ -19,6 +19,7 @@ internal sealed class PipelineModelParts : IModelParts
     private readonly PipelineRunner _runner;
     private readonly IDisposable? _checkpointing;
     private readonly List<(string Name, Tensor Value)> _owned;
+    private readonly Tensor _empty;
 
     public Transformer Model { get; }
     public Device Device { get; }
@@ -36,11 +37,18 @@ internal sealed class PipelineModelParts : IModelParts
         _owned = model.named_parameters().Where(p => _stages.Any(s => s.Modules.Owns(p.name)))
             .Select(p => (p.name, (Tensor)p.parameter)).ToList();
         OptimizerParameters = _owned.Select(p => p.Value).ToList();
-        // The other stages' parameters are not trained here: no gradients, no optimizer state.
-        foreach (var (name, p) in model.named_parameters())
-            if (!_owned.Any(o => o.Name == name)) p.requires_grad = false;
         TotalParameters = OptimizerParameters.Sum(p => p.numel());
         GlobalShapes = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.shape);
+        // The other stages' parameters are neither trained nor kept here: they point at an empty tensor (as FSDP's
+        // freed parameters), so a rank holds only its stages' weights, gradients and optimizer state.
+        _empty = empty(0, computeDtype, device: device).DetachFromDisposeScope();
+        using (no_grad())
+            foreach (var (name, p) in model.named_parameters())
+                if (!_owned.Any(o => o.Name == name))
+                {
+                    p.requires_grad = false;
+                    p.set_(_empty);
+                }
         _runner = new PipelineRunner(plan, _stages, pp, model.Args.Dim, computeDtype);
     }
 
@@ -74,7 +82,7 @@ internal sealed class PipelineModelParts : IModelParts
         foreach (var (name, p) in Model.named_parameters())
         {
             int owner = _plan.RankOf(_plan.Stages.First(s => s.Owns(name)).Index);
-            var value = p.detach().clone();
+            var value = owner == _pp.Rank ? p.detach().clone() : empty(GlobalShapes[name], p.dtype, device: p.device);
             _pp.Broadcast(value, owner);
             result.Add((name, value));
         }
@@ -105,5 +113,6 @@ internal sealed class PipelineModelParts : IModelParts
     {
         _checkpointing?.Dispose();
         Model.Dispose();
+        _empty.Dispose();
     }
 }

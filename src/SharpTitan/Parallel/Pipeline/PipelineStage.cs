@@ -20,7 +20,4 @@ internal sealed class PipelineStage(Transformer model, StageModules modules)
         if (IsLast) h = model.Head(h);
         return h.MoveToOuterDisposeScope();
     }
-
-    public IEnumerable<(string Name, TorchSharp.Modules.Parameter Value)> NamedParameters =>
-        model.named_parameters().Where(p => modules.Owns(p.name)).Select(p => (p.name, p.parameter));
 }
