@@ -188,6 +188,8 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
         Pipeline("PP 2, 1F1B, gradient accumulation", 2, "1F1B", 2, localBatch: 6),
         // Uneven stages: the embedding weighs nothing, so stage 0 holds both layers and stage 1 the norm and output.
         Pipeline("PP 2, 1F1B, uneven split", 2, "1F1B", 3, ["--parallelism.pipeline_parallel_first_stage_less_layers", "0"]),
+        // An explicit split (module_fqns_per_model_part): the embedding alone on stage 0.
+        Pipeline("PP 2, 1F1B, explicit split", 2, "1F1B", 3, ["--parallelism.module_fqns_per_model_part", "tok_embeddings;layers.0,layers.1,norm,output"]),
         Pipeline("PP 2, GPipe, full AC", 2, "GPipe", 4, Ac("full")),
 
         // Float8.

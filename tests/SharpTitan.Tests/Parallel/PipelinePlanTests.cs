@@ -70,6 +70,19 @@ public class PipelinePlanTests
             StageSplit.Explicit([["tok_embeddings", "layers.1"], ["layers.0", "norm", "output"]], 2)).Message);
     }
 
+    [Fact]
+    public void ModuleFqnsPerModelPartReadsTomlListsOfListsAndCommandLineLists()
+    {
+        var toml = Path.Combine(Support.TestSetup.TempDir("pp-config"), "pp.toml");
+        File.WriteAllText(toml, "[parallelism]\nmodule_fqns_per_model_part = [[\"tok_embeddings\", \"layers.0\"], [\"layers.1\", \"norm\", \"output\"]]\n");
+        string[][] expected = [["tok_embeddings", "layers.0"], ["layers.1", "norm", "output"]];
+        Assert.Equal(expected, ConfigLoader.FromCommandLine(["--config", toml]).Parallelism.ModuleFqnsPerModelPart);
+        Assert.Equal(expected, ConfigLoader.FromCommandLine(
+            ["--parallelism.module_fqns_per_model_part", "tok_embeddings,layers.0;layers.1,norm,output"]).Parallelism.ModuleFqnsPerModelPart);
+        File.WriteAllText(toml, "[parallelism]\nmodule_fqns_per_model_part = [\"tok_embeddings\"]\n");
+        Assert.Contains("expected a list of lists of strings", Assert.Throws<ConfigException>(() => ConfigLoader.FromCommandLine(["--config", toml])).Message);
+    }
+
     [Theory]
     [InlineData("GPipe", 0, "F0.0 F0.1 F0.2 F0.3 B0.0 B0.1 B0.2 B0.3")]
     [InlineData("1F1B", 0, "F0.0 F0.1 B0.0 F0.2 B0.1 F0.3 B0.2 B0.3")]

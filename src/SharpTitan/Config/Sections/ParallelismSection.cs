@@ -30,6 +30,8 @@ public sealed class ParallelismSection
     [Range(0, int.MaxValue)] public int PipelineParallelFirstStageLessLayers { get; set; } = 1;
     [Doc("The final norm and output count as this many layers when the stages are balanced (the last stage gets that many fewer).")]
     [Range(0, int.MaxValue)] public int PipelineParallelLastStageLessLayers { get; set; } = 1;
+    [Doc("Explicit pipeline split: one list of module names per model part, e.g. [[\"tok_embeddings\", \"layers.0\"], [\"layers.1\", \"norm\", \"output\"]]; unset: balanced by the keys above.")]
+    public string[][]? ModuleFqnsPerModelPart { get; set; }
     [Doc("Ranks the sequence is split over (context parallel is not built: above 1 is refused).")]
     [Range(1, int.MaxValue)] public int ContextParallelDegree { get; set; } = 1;
     [Doc("Compiled autograd for the backward (not built).")]

@@ -16,7 +16,7 @@ public sealed record PipelinePlan(PipelineSchedule Schedule, int Degree, IReadOn
 
     public IReadOnlyList<StageModules> StagesOf(int rank) => Stages.Where(s => RankOf(s.Index) == rank).ToList();
 
-    public static PipelinePlan For(ModelArgs args, ParallelismSection p, int localBatch, string[][]? explicitParts = null)
+    public static PipelinePlan For(ModelArgs args, ParallelismSection p, int localBatch)
     {
         int pp = p.PipelineParallelDegree, layers = args.NLayers;
         var schedule = PipelineSchedules.Parse(p.PipelineParallelSchedule);
@@ -25,8 +25,8 @@ public sealed record PipelinePlan(PipelineSchedule Schedule, int Degree, IReadOn
         int input = p.PipelineParallelFirstStageLessLayers, output = p.PipelineParallelLastStageLessLayers;
 
         IReadOnlyList<StageModules> stages;
-        if (explicitParts != null)
-            stages = StageSplit.Explicit(explicitParts, layers);
+        if (p.ModuleFqnsPerModelPart is { } parts)
+            stages = StageSplit.Explicit(parts, layers);
         else
         {
             int count;
