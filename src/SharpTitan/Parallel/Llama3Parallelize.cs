@@ -30,8 +30,10 @@ public static class Llama3Parallelize
 
     private static PipelinePlan ValidatePipeline(ModelArgs args, JobConfig config, ParallelDims dims)
     {
-        if (dims.DpEnabled || dims.TpEnabled)
-            throw new ConfigException($"pipeline parallel together with data or tensor parallel ({dims}) is not built yet in SharpTitan");
+        if (dims.TpEnabled)
+            throw new ConfigException($"pipeline parallel together with tensor parallel ({dims}) is not built yet in SharpTitan");
+        if (dims.DpEnabled && config.Parallelism.FsdpReshardAfterForward == ReshardPolicy.Always)
+            throw new ConfigException("parallelism.fsdp_reshard_after_forward = \"always\" with pipeline parallel is not built yet in SharpTitan (under PP a stage's parameters stay gathered for the local batch, torchtitan's default)");
         if (Float8Options.Requested(config.Model))
             throw new ConfigException("pipeline parallel with model.converters = [\"float8\"] is not built yet in SharpTitan");
         return PipelinePlan.For(args, config.Parallelism, config.Training.LocalBatchSize);
@@ -47,7 +49,7 @@ public static class Llama3Parallelize
         var param = config.Training.MixedPrecisionParam.ToScalarType();
         ComputeDevice.Place(model, device);
 
-        // 1. Pipeline parallel: this pp rank keeps its stages; a schedule drives the step (alone for now).
+        // 1. Pipeline parallel: this pp rank keeps its stages; a schedule drives the step (with FSDP/HSDP/DDP per stage; not with TP yet).
         if (dims.PpEnabled) return ApplyPipeline(model, config, dims, mesh!, device);
 
         // 2. Tensor parallel (+ sequence and loss parallel): each rank keeps its blocks of the full weights.
@@ -93,8 +95,9 @@ public static class Llama3Parallelize
     }
 
     /// <summary>
-    /// Pipeline parallel alone: the split, activation checkpointing of the blocks, and full low-precision training
-    /// when training.dtype asks for it (as torchtitan, mixed precision needs FSDP: computation stays in training.dtype).
+    /// Pipeline parallel: the split, activation checkpointing of the blocks, then either data parallelism over each
+    /// stage's parameters (computing in training.mixed_precision_param, fp32 shards) or, without it, full
+    /// low-precision training when training.dtype asks for it (as torchtitan, mixed precision needs FSDP).
     /// </summary>
     private static PipelineModelParts ApplyPipeline(Transformer model, JobConfig config, ParallelDims dims, DeviceMesh mesh, Device device)
     {
@@ -102,9 +105,10 @@ public static class Llama3Parallelize
         var ac = ActivationCheckpointPlan.For(config.ActivationCheckpoint, model.Args.NLayers);
         var checkpointing = ActivationCheckpointing.Apply(model, ac, dataParallel: false);
         var dtype = config.Training.Dtype.ToScalarType();
-        if (dtype != ScalarType.Float32) model.to(dtype);
+        if (!dims.DpEnabled && dtype != ScalarType.Float32) model.to(dtype);
+        var computeDtype = dims.DpEnabled ? config.Training.MixedPrecisionParam.ToScalarType() : dtype;
         model.train();
-        return new PipelineModelParts(model, device, dtype, plan, mesh.Pp, checkpointing);
+        return new PipelineModelParts(model, device, computeDtype, plan, mesh, checkpointing, shard: dims.DpEnabled, overlap: config.Parallelism.FsdpOverlap);
     }
 
     private static TensorParallelOptions TpOptions(ParallelismSection p) =>

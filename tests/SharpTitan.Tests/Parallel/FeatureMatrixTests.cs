@@ -73,17 +73,21 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
         return new Row(name, run, reference, tolerances ?? Equal, check);
     }
 
-    /// <summary>A pipeline row: <paramref name="pp"/> ranks, all pipeline stages, the schedule and micro-batch size given.</summary>
+    /// <summary>
+    /// A pipeline row: <paramref name="pp"/> stages x <paramref name="dp"/> data-parallel ranks, the schedule and
+    /// micro-batch size given, against <paramref name="reference"/> (default <see cref="Fp32"/>).
+    /// </summary>
     private static Row Pipeline(string name, int pp, string schedule, int microbatch, string[]? layout = null, int? localBatch = null,
-        Action<string, TinyRunCache>? check = null)
+        Action<string, TinyRunCache>? check = null, int dp = 1, TinyRun? reference = null, Tolerances? tolerances = null)
     {
-        var run = Fp32 with
+        reference ??= Fp32;
+        var run = reference with
         {
-            Ranks = pp, Pp = pp, LocalBatch = localBatch,
-            Overrides = [.. Fp32.Overrides, "--parallelism.pipeline_parallel_schedule", schedule,
+            Ranks = pp * dp, Pp = pp, LocalBatch = localBatch,
+            Overrides = [.. reference.Overrides, "--parallelism.pipeline_parallel_schedule", schedule,
                 "--parallelism.pipeline_parallel_microbatch_size", microbatch.ToString(), .. layout ?? []],
         };
-        return new Row(name, run, Fp32, Equal, check);
+        return new Row(name, run, reference, tolerances ?? Equal, check);
     }
 
     private static Row Bf16Params(Row row) => row with { Run = row.Run with { ParamDtype = "bfloat16" } };
@@ -191,6 +195,19 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
         // An explicit split (module_fqns_per_model_part): the embedding alone on stage 0.
         Pipeline("PP 2, 1F1B, explicit split", 2, "1F1B", 3, ["--parallelism.module_fqns_per_model_part", "tok_embeddings;layers.0,layers.1,norm,output"]),
         Pipeline("PP 2, GPipe, full AC", 2, "GPipe", 4, Ac("full")),
+        // With data parallelism each stage's parameters are sharded over its pp rank's dp ranks (pp outermost: ranks
+        // 0-1 hold stage 0, 2-3 stage 1), gathered once per local batch of 6 rows (2 micro-batches of 3).
+        Pipeline("PP 2 x FSDP 2, 1F1B", 2, "1F1B", 3, dp: 2, check: (dump, _) =>
+        {
+            Assert.Contains("pp rank 1 shards 65,920 stage parameters over 2 rank(s)", File.ReadAllText(Path.Combine(dump, "logs", "rank_3.log")));
+            var m = TinyRun.Memory(dump, 2);
+            Assert.Equal(m["total_params"] / 2, m["params"]); // half of stage 1's parameters
+        }),
+        Pipeline("PP 2 x DDP 2, GPipe", 2, "GPipe", 3, Replicate(2, 1), dp: 2),
+        // bf16 gathered parameters and activations (sent between stages in bf16), fp32 shards and reductions, full AC:
+        // against one process computing in bf16 on fp32 masters, with the "FSDP 2, bf16 params" row's bounds.
+        Pipeline("PP 2 x FSDP 2, 1F1B, bf16 params, full AC", 2, "1F1B", 3, Ac("full"), dp: 2, reference: Fp32 with { ParamDtype = "bfloat16" },
+            tolerances: new(Loss: 2e-4, Parameters: 2.5e-2, GradNorm: 2e-3, Validation: 2e-4)),
 
         // Float8.
         Layout("float8 FSDP 2", 2, 1, [], Float8("bfloat16", "tensorwise", localBatch: 2)),

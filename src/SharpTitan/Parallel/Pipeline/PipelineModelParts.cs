@@ -1,25 +1,28 @@
 using SharpTitan.Distributed;
 using SharpTitan.Models.Llama3;
 using SharpTitan.Optim;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SharpTitan.Parallel;
 
 /// <summary>
 /// A Llama 3 model split into pipeline stages, behind <see cref="IModelParts"/>: each pp rank trains the parameters
-/// of its stages (the optimizer sees only those); a step is the schedule (<see cref="PipelineRunner"/>); the loss
-/// comes from the last stage; the gradient norm sums every stage's squares; checkpoints hold whole global tensors,
-/// each written by the rank whose stage owns it, so they load into any other layout.
+/// of its stages (the other stages' parameters are freed on it); a step is the schedule (<see cref="PipelineRunner"/>);
+/// the loss comes from the last stage; the gradient norm sums every stage's squares; checkpoints hold whole global
+/// tensors (or FSDP shards of them), each written once, so they load into any other layout. With data parallelism
+/// the stages' parameters are sharded over the pp rank's data-parallel ranks (<see cref="StageSharding"/>).
 /// </summary>
 internal sealed class PipelineModelParts : IModelParts
 {
     private readonly PipelinePlan _plan;
-    private readonly IProcessGroup _pp;
-    private readonly IReadOnlyList<PipelineStage> _stages;
+    private readonly DeviceMesh _mesh;
     private readonly PipelineRunner _runner;
     private readonly IDisposable? _checkpointing;
-    private readonly List<(string Name, Tensor Value)> _owned;
+    private readonly StageSharding? _sharding;
+    private readonly List<(string Name, TorchSharp.Modules.Parameter Value)> _owned;
     private readonly Tensor _empty;
+    private readonly IReadOnlyList<PipelineStage> _stages;
 
     public Transformer Model { get; }
     public Device Device { get; }
@@ -30,60 +33,104 @@ internal sealed class PipelineModelParts : IModelParts
     public IReadOnlyList<Tensor> OptimizerParameters { get; }
     public IReadOnlyDictionary<string, long[]> GlobalShapes { get; }
 
-    public PipelineModelParts(Transformer model, Device device, ScalarType computeDtype, PipelinePlan plan, IProcessGroup pp, IDisposable? checkpointing)
+    private IProcessGroup Pp => _mesh.Pp;
+
+    /// <param name="computeDtype">The parameters' and activations' dtype (with <paramref name="shard"/> the model is still fp32 and is converted here).</param>
+    /// <param name="shard">Shard the stages' parameters over the data-parallel ranks (FSDP / HSDP / DDP).</param>
+    public PipelineModelParts(Transformer model, Device device, ScalarType computeDtype, PipelinePlan plan, DeviceMesh mesh,
+        IDisposable? checkpointing, bool shard, bool overlap)
     {
-        (Model, Device, ComputeDtype, _plan, _pp, _checkpointing) = (model, device, computeDtype, plan, pp, checkpointing);
-        _stages = plan.StagesOf(pp.Rank).Select(s => new PipelineStage(model, s)).ToList();
-        _owned = model.named_parameters().Where(p => _stages.Any(s => s.Modules.Owns(p.name)))
-            .Select(p => (p.name, (Tensor)p.parameter)).ToList();
-        OptimizerParameters = _owned.Select(p => p.Value).ToList();
-        TotalParameters = OptimizerParameters.Sum(p => p.numel());
+        (Model, Device, ComputeDtype, _plan, _mesh, _checkpointing) = (model, device, computeDtype, plan, mesh, checkpointing);
+        _stages = plan.StagesOf(mesh.Pp.Rank).Select(s => new PipelineStage(model, s)).ToList();
+        bool Owned(string name) => _stages.Any(s => s.Modules.Owns(name));
         GlobalShapes = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.shape);
+
+        Tensor? values = null;
+        if (shard)
+        {
+            // Full fp32 values first: converting the model to the compute dtype replaces its parameters.
+            using (no_grad())
+            using (var scope = NewDisposeScope())
+                values = cat(model.named_parameters().Where(p => Owned(p.name)).Select(p => p.parameter.detach().reshape(-1)).ToList(), 0)
+                    .DetachFromDisposeScope();
+            if (computeDtype != ScalarType.Float32) model.to(computeDtype);
+        }
+        _owned = model.named_parameters().Where(p => Owned(p.name)).Select(p => (p.name, p.parameter)).ToList();
+
         // The other stages' parameters are neither trained nor kept here: they point at an empty tensor (as FSDP's
         // freed parameters), so a rank holds only its stages' weights, gradients and optimizer state.
         _empty = empty(0, computeDtype, device: device).DetachFromDisposeScope();
         using (no_grad())
             foreach (var (name, p) in model.named_parameters())
-                if (!_owned.Any(o => o.Name == name))
+                if (!Owned(name))
                 {
                     p.requires_grad = false;
                     p.set_(_empty);
                 }
-        _runner = new PipelineRunner(plan, _stages, pp, model.Args.Dim, computeDtype);
+
+        if (values is not null)
+        {
+            _sharding = new StageSharding(_owned, values, mesh, computeDtype, overlap);
+            values.Dispose();
+            OptimizerParameters = [_sharding.Shard];
+            TotalParameters = _sharding.TotalParameters;
+        }
+        else
+        {
+            OptimizerParameters = _owned.Select(p => (Tensor)p.Value).ToList();
+            TotalParameters = OptimizerParameters.Sum(p => p.numel());
+        }
+        _runner = new PipelineRunner(plan, _stages, mesh.Pp, model.Args.Dim, computeDtype);
     }
 
-    public double ForwardBackward(Tensor inputs, Tensor labels, int accumulationSteps) =>
-        _runner.Step(inputs, labels, accumulationSteps);
+    public double ForwardBackward(Tensor inputs, Tensor labels, int accumulationSteps)
+    {
+        _sharding?.Gather();
+        double loss = _runner.Step(inputs, labels, accumulationSteps);
+        _sharding?.ReduceAndFree();
+        return loss;
+    }
 
-    // The last stage computed the loss: every rank reports its value.
+    // The last stage computed the loss: every pp rank reports its value, averaged over the data-parallel ranks.
     public double ReportedLoss(double localLoss)
     {
-        using var t = tensor(new[] { localLoss }, ScalarType.Float64, device: _pp.Device);
-        _pp.Broadcast(t, _plan.RankOf(_plan.Stages.Count - 1));
+        using var t = tensor(new[] { localLoss }, ScalarType.Float64, device: Pp.Device);
+        Pp.Broadcast(t, _plan.RankOf(_plan.Stages.Count - 1));
+        if (_sharding != null) _mesh.Dp.AllReduce(t, ReduceOp.Avg);
         return t.item<double>();
     }
 
     public double GradientSumOfSquares()
     {
-        using var t = tensor(new[] { GradientClipping.LocalSumOfSquares(OptimizerParameters) }, ScalarType.Float64, device: _pp.Device);
-        _pp.AllReduce(t);
+        double local = _sharding?.SumOfSquares() ?? GradientClipping.LocalSumOfSquares(OptimizerParameters);
+        using var t = tensor(new[] { local }, ScalarType.Float64, device: Pp.Device);
+        Pp.AllReduce(t);
         return t.item<double>();
     }
 
     public void ParametersUpdated() { }
 
-    public Tensor EvaluationLogits(Tensor tokens) => _runner.EvaluationLogits(tokens, Model.Args.VocabSize);
+    public Tensor EvaluationLogits(Tensor tokens)
+    {
+        _sharding?.Gather();
+        try { return _runner.EvaluationLogits(tokens, Model.Args.VocabSize); }
+        finally { _sharding?.Free(); }
+    }
 
     /// <summary>Each parameter broadcast from the pp rank whose stage owns it, in the model's order.</summary>
     public IReadOnlyList<(string Name, Tensor Value)> FullParameters()
     {
         using var _ = no_grad();
+        var full = _sharding?.FullParameters(); // collective over the shard group
+        var dtype = _sharding != null ? ScalarType.Float32 : ComputeDtype;
+        var owned = _owned.ToDictionary(p => p.Name, p => p.Value);
         var result = new List<(string, Tensor)>();
-        foreach (var (name, p) in Model.named_parameters())
+        foreach (var (name, shape) in GlobalShapes)
         {
             int owner = _plan.RankOf(_plan.Stages.First(s => s.Owns(name)).Index);
-            var value = owner == _pp.Rank ? p.detach().clone() : empty(GlobalShapes[name], p.dtype, device: p.device);
-            _pp.Broadcast(value, owner);
+            var value = owner != Pp.Rank ? empty(shape, dtype, device: Device)
+                : full != null ? full[name] : owned[name].detach().clone();
+            Pp.Broadcast(value, owner);
             result.Add((name, value));
         }
         return result;
@@ -91,6 +138,8 @@ internal sealed class PipelineModelParts : IModelParts
 
     public List<StatePiece> StatePieces(string prefix, IReadOnlyList<Tensor> likeOptimizerParameters, bool forSave)
     {
+        if (_sharding != null)
+            return forSave && !_sharding.OwnsShard ? [] : _sharding.StatePieces(prefix, likeOptimizerParameters[0]).ToList();
         var pieces = new List<StatePiece>();
         foreach (var ((name, _), t) in _owned.Zip(likeOptimizerParameters))
         {
@@ -104,13 +153,16 @@ internal sealed class PipelineModelParts : IModelParts
     {
         yield return _plan.ToString();
         foreach (var s in _stages)
-            yield return $"pp rank {_pp.Rank}: {s.Modules}; schedule {string.Join(" ", _runner.Actions)}";
+            yield return $"pp rank {Pp.Rank}: {s.Modules}; schedule {string.Join(" ", _runner.Actions)}";
+        if (_sharding != null) yield return _sharding.Describe(Pp.Rank);
+        yield return $"pipeline compute dtype: {ComputeDtype.ToString().ToLowerInvariant()}" + (_sharding == null ? " (as torchtitan, mixed precision needs data parallelism: training.dtype applies)" : "");
     }
 
     public IEnumerable<string> Summarize(int steps, TimeSpan elapsed) => [];
 
     public void Dispose()
     {
+        _sharding?.Dispose();
         _checkpointing?.Dispose();
         Model.Dispose();
         _empty.Dispose();
