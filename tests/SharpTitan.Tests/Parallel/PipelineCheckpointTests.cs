@@ -16,10 +16,10 @@ public class PipelineCheckpointTests
 {
     private const double LossTolerance = 1e-5, ParamTolerance = 2e-5;
 
-    private static string TrainPp(int pp, int steps, string? resumeFrom)
+    private static string TrainPp(int pp, int steps, string? resumeFrom, int dp = 1)
     {
-        var run = Run(pp, 1, steps, "--parallelism.pipeline_parallel_microbatch_size", "3") with { Pp = pp };
-        var dir = TestSetup.TempDir($"ckpt-pp{pp}");
+        var run = Run(pp * dp, 1, steps, "--parallelism.pipeline_parallel_microbatch_size", "3") with { Pp = pp };
+        var dir = TestSetup.TempDir($"ckpt-pp{pp}-dp{dp}");
         if (resumeFrom != null) CopyInto(resumeFrom, dir);
         return (run with { DumpFolder = dir }).Train();
     }
@@ -47,6 +47,17 @@ public class PipelineCheckpointTests
         AssertSame(Losses(pp)[5..], Losses(single), Parameters(pp), Parameters(single), LossTolerance, ParamTolerance);
         var back = TrainPp(2, 15, Step(single, 10));
         AssertSame(Losses(single)[5..], Losses(back), Parameters(single), Parameters(back), LossTolerance, ParamTolerance);
+    }
+
+    /// <summary>PP 2 x FSDP 2 saves flat shard ranges of each stage's parameters; they load into one process and PP 2.</summary>
+    [Fact]
+    public void Pp2xFsdp2ReshardsToOneProcessAndPp2()
+    {
+        var ppDp = TrainPp(2, 10, null, dp: 2);
+        var single = Train(1, 10, Step(ppDp, 5));
+        AssertSame(Losses(ppDp)[5..], Losses(single), Parameters(ppDp), Parameters(single), LossTolerance, ParamTolerance);
+        var pp = TrainPp(2, 10, Step(ppDp, 5));
+        AssertSame(Losses(ppDp)[5..], Losses(pp), Parameters(ppDp), Parameters(pp), LossTolerance, ParamTolerance);
     }
 
     /// <summary>tiny: embedding, output, final norm, and 9 tensors in each of its 2 layers.</summary>
