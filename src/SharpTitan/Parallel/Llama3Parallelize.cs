@@ -30,8 +30,8 @@ public static class Llama3Parallelize
 
     private static PipelinePlan ValidatePipeline(ModelArgs args, JobConfig config, ParallelDims dims)
     {
-        if (dims.TpEnabled)
-            throw new ConfigException($"pipeline parallel together with tensor parallel ({dims}) is not built yet in SharpTitan");
+        if (dims.TpEnabled && config.Parallelism.EnableAsyncTensorParallel)
+            throw new ConfigException("parallelism.enable_async_tensor_parallel with pipeline parallel is not built yet in SharpTitan");
         if (dims.DpEnabled && config.Parallelism.FsdpReshardAfterForward == ReshardPolicy.Always)
             throw new ConfigException("parallelism.fsdp_reshard_after_forward = \"always\" with pipeline parallel is not built yet in SharpTitan (under PP a stage's parameters stay gathered for the local batch, torchtitan's default)");
         if (Float8Options.Requested(config.Model))
@@ -49,7 +49,7 @@ public static class Llama3Parallelize
         var param = config.Training.MixedPrecisionParam.ToScalarType();
         ComputeDevice.Place(model, device);
 
-        // 1. Pipeline parallel: this pp rank keeps its stages; a schedule drives the step (with FSDP/HSDP/DDP per stage; not with TP yet).
+        // 1. Pipeline parallel: this pp rank keeps its stages; a schedule drives the step (with TP and FSDP/HSDP/DDP per stage).
         if (dims.PpEnabled) return ApplyPipeline(model, config, dims, mesh!, device);
 
         // 2. Tensor parallel (+ sequence and loss parallel): each rank keeps its blocks of the full weights.
@@ -102,13 +102,14 @@ public static class Llama3Parallelize
     private static PipelineModelParts ApplyPipeline(Transformer model, JobConfig config, ParallelDims dims, DeviceMesh mesh, Device device)
     {
         var plan = ValidatePipeline(model.Args, config, dims);
+        TensorParallel? tp = dims.TpEnabled ? new TensorParallel(model, mesh.Tp, TpOptions(config.Parallelism)) : null;
         var ac = ActivationCheckpointPlan.For(config.ActivationCheckpoint, model.Args.NLayers);
         var checkpointing = ActivationCheckpointing.Apply(model, ac, dataParallel: false);
         var dtype = config.Training.Dtype.ToScalarType();
         if (!dims.DpEnabled && dtype != ScalarType.Float32) model.to(dtype);
         var computeDtype = dims.DpEnabled ? config.Training.MixedPrecisionParam.ToScalarType() : dtype;
         model.train();
-        return new PipelineModelParts(model, device, computeDtype, plan, mesh, checkpointing, shard: dims.DpEnabled, overlap: config.Parallelism.FsdpOverlap);
+        return new PipelineModelParts(model, device, computeDtype, plan, mesh, checkpointing, shard: dims.DpEnabled, overlap: config.Parallelism.FsdpOverlap, tp);
     }
 
     private static TensorParallelOptions TpOptions(ParallelismSection p) =>

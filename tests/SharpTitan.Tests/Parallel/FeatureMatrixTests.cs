@@ -74,16 +74,16 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
     }
 
     /// <summary>
-    /// A pipeline row: <paramref name="pp"/> stages x <paramref name="dp"/> data-parallel ranks, the schedule and
+    /// A pipeline row: <paramref name="pp"/> stages x <paramref name="dp"/> data-parallel x <paramref name="tp"/> TP ranks, the schedule and
     /// micro-batch size given, against <paramref name="reference"/> (default <see cref="Fp32"/>).
     /// </summary>
     private static Row Pipeline(string name, int pp, string schedule, int microbatch, string[]? layout = null, int? localBatch = null,
-        Action<string, TinyRunCache>? check = null, int dp = 1, TinyRun? reference = null, Tolerances? tolerances = null)
+        Action<string, TinyRunCache>? check = null, int dp = 1, TinyRun? reference = null, Tolerances? tolerances = null, int tp = 1)
     {
         reference ??= Fp32;
         var run = reference with
         {
-            Ranks = pp * dp, Pp = pp, LocalBatch = localBatch,
+            Ranks = pp * dp * tp, Pp = pp, Tp = tp, LocalBatch = localBatch,
             Overrides = [.. reference.Overrides, "--parallelism.pipeline_parallel_schedule", schedule,
                 "--parallelism.pipeline_parallel_microbatch_size", microbatch.ToString(), .. layout ?? []],
         };
@@ -204,6 +204,11 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
             Assert.Equal(m["total_params"] / 2, m["params"]); // half of stage 1's parameters
         }),
         Pipeline("PP 2 x DDP 2, GPipe", 2, "GPipe", 3, Replicate(2, 1), dp: 2),
+        // TP inside each stage: each TP rank sends its block of the sequence (sequence parallel) to the same TP rank of
+        // the next stage; the last stage's loss is loss-parallel; validation gathers the vocabulary shards.
+        Pipeline("PP 2 x TP 2, 1F1B", 2, "1F1B", 3, tp: 2),
+        Pipeline("PP 2 x TP 2, Interleaved1F1B, no sequence or loss parallel", 2, "Interleaved1F1B", 3,
+            ["--parallelism.enable_sequence_parallel", "false", "--parallelism.disable_loss_parallel", "true"], tp: 2),
         // bf16 gathered parameters and activations (sent between stages in bf16), fp32 shards and reductions, full AC:
         // against one process computing in bf16 on fp32 masters, with the "FSDP 2, bf16 params" row's bounds.
         Pipeline("PP 2 x FSDP 2, 1F1B, bf16 params, full AC", 2, "1F1B", 3, Ac("full"), dp: 2, reference: Fp32 with { ParamDtype = "bfloat16" },

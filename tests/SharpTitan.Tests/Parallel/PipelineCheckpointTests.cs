@@ -16,10 +16,10 @@ public class PipelineCheckpointTests
 {
     private const double LossTolerance = 1e-5, ParamTolerance = 2e-5;
 
-    private static string TrainPp(int pp, int steps, string? resumeFrom, int dp = 1)
+    private static string TrainPp(int pp, int steps, string? resumeFrom, int dp = 1, int tp = 1)
     {
-        var run = Run(pp * dp, 1, steps, "--parallelism.pipeline_parallel_microbatch_size", "3") with { Pp = pp };
-        var dir = TestSetup.TempDir($"ckpt-pp{pp}-dp{dp}");
+        var run = Run(pp * dp * tp, tp, steps, "--parallelism.pipeline_parallel_microbatch_size", "3") with { Pp = pp };
+        var dir = TestSetup.TempDir($"ckpt-pp{pp}-dp{dp}-tp{tp}");
         if (resumeFrom != null) CopyInto(resumeFrom, dir);
         return (run with { DumpFolder = dir }).Train();
     }
@@ -58,6 +58,15 @@ public class PipelineCheckpointTests
         AssertSame(Losses(ppDp)[5..], Losses(single), Parameters(ppDp), Parameters(single), LossTolerance, ParamTolerance);
         var pp = TrainPp(2, 10, Step(ppDp, 5));
         AssertSame(Losses(ppDp)[5..], Losses(pp), Parameters(ppDp), Parameters(pp), LossTolerance, ParamTolerance);
+    }
+
+    /// <summary>PP 2 x TP 2 saves TP blocks of each stage's tensors (norms once); they load into one process.</summary>
+    [Fact]
+    public void Pp2xTp2ReshardsToOneProcess()
+    {
+        var ppTp = TrainPp(2, 10, null, tp: 2);
+        var single = Train(1, 10, Step(ppTp, 5));
+        AssertSame(Losses(ppTp)[5..], Losses(single), Parameters(ppTp), Parameters(single), LossTolerance, ParamTolerance);
     }
 
     /// <summary>tiny: embedding, output, final norm, and 9 tensors in each of its 2 layers.</summary>

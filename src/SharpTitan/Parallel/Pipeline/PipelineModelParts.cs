@@ -23,6 +23,7 @@ internal sealed class PipelineModelParts : IModelParts
     private readonly List<(string Name, TorchSharp.Modules.Parameter Value)> _owned;
     private readonly Tensor _empty;
     private readonly IReadOnlyList<PipelineStage> _stages;
+    private readonly TensorParallel? _tp;
 
     public Transformer Model { get; }
     public Device Device { get; }
@@ -37,13 +38,14 @@ internal sealed class PipelineModelParts : IModelParts
 
     /// <param name="computeDtype">The parameters' and activations' dtype (with <paramref name="shard"/> the model is still fp32 and is converted here).</param>
     /// <param name="shard">Shard the stages' parameters over the data-parallel ranks (FSDP / HSDP / DDP).</param>
+    /// <param name="tp">Tensor parallel, already applied to the model (its parameters are this TP rank's blocks).</param>
     public PipelineModelParts(Transformer model, Device device, ScalarType computeDtype, PipelinePlan plan, DeviceMesh mesh,
-        IDisposable? checkpointing, bool shard, bool overlap)
+        IDisposable? checkpointing, bool shard, bool overlap, TensorParallel? tp)
     {
-        (Model, Device, ComputeDtype, _plan, _mesh, _checkpointing) = (model, device, computeDtype, plan, mesh, checkpointing);
+        (Model, Device, ComputeDtype, _plan, _mesh, _checkpointing, _tp) = (model, device, computeDtype, plan, mesh, checkpointing, tp);
         _stages = plan.StagesOf(mesh.Pp.Rank).Select(s => new PipelineStage(model, s)).ToList();
         bool Owned(string name) => _stages.Any(s => s.Modules.Owns(name));
-        GlobalShapes = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.shape);
+        GlobalShapes = model.named_parameters().ToDictionary(p => p.name, p => Place(p.name, p.parameter.shape).Shape);
 
         Tensor? values = null;
         if (shard)
@@ -70,7 +72,7 @@ internal sealed class PipelineModelParts : IModelParts
 
         if (values is not null)
         {
-            _sharding = new StageSharding(_owned, values, mesh, computeDtype, overlap);
+            _sharding = new StageSharding(_owned, values, mesh, computeDtype, overlap, tp != null ? tp.ReducePartialGradient : null);
             values.Dispose();
             OptimizerParameters = [_sharding.Shard];
             TotalParameters = _sharding.TotalParameters;
@@ -80,7 +82,7 @@ internal sealed class PipelineModelParts : IModelParts
             OptimizerParameters = _owned.Select(p => (Tensor)p.Value).ToList();
             TotalParameters = OptimizerParameters.Sum(p => p.numel());
         }
-        _runner = new PipelineRunner(plan, _stages, mesh.Pp, model.Args.Dim, computeDtype);
+        _runner = new PipelineRunner(plan, _stages, mesh.Pp, model.Args.Dim, computeDtype, tp);
     }
 
     public double ForwardBackward(Tensor inputs, Tensor labels, int accumulationSteps)
@@ -100,10 +102,19 @@ internal sealed class PipelineModelParts : IModelParts
         return t.item<double>();
     }
 
+    /// <summary>
+    /// Every element once: shards summed over the shard group, TP blocks over the TP group (replicated norms counted
+    /// on TP rank 0; under sequence parallel their partial gradients summed first), stages over the pp group.
+    /// </summary>
     public double GradientSumOfSquares()
     {
-        double local = _sharding?.SumOfSquares() ?? GradientClipping.LocalSumOfSquares(OptimizerParameters);
+        if (_sharding == null) _tp?.ReducePartialGradients(); // FSDP sums them before its reduce-scatter
+        var grads = _sharding?.ShardGradients()
+            ?? _owned.Where(p => p.Value.grad is not null).Select(p => (p.Name, p.Value.grad!));
+        double local = _tp?.SumOfSquares(grads) ?? grads.Sum(g => GradientClipping.SumOfSquares(g.Item2));
+        if (_sharding != null) local = _sharding.SumOverShards(local);
         using var t = tensor(new[] { local }, ScalarType.Float64, device: Pp.Device);
+        if (_tp != null) _tp.Group.AllReduce(t);
         Pp.AllReduce(t);
         return t.item<double>();
     }
@@ -130,6 +141,7 @@ internal sealed class PipelineModelParts : IModelParts
             int owner = _plan.RankOf(_plan.Stages.First(s => s.Owns(name)).Index);
             var value = owner != Pp.Rank ? empty(shape, dtype, device: Device)
                 : full != null ? full[name] : owned[name].detach().clone();
+            if (owner == Pp.Rank && _tp != null) using (var local = value) value = _tp.FullValue(name, local); // collective over TP
             Pp.Broadcast(value, owner);
             result.Add((name, value));
         }
@@ -138,16 +150,23 @@ internal sealed class PipelineModelParts : IModelParts
 
     public List<StatePiece> StatePieces(string prefix, IReadOnlyList<Tensor> likeOptimizerParameters, bool forSave)
     {
+        // Replicas (dp_replicate) write nothing; tensors replicated over TP (the norms) are written by TP rank 0.
+        bool Skip(string name) => forSave && _tp is { } tp && tp.Group.Rank != 0 && tp.IsReplicated(name);
         if (_sharding != null)
-            return forSave && !_sharding.OwnsShard ? [] : _sharding.StatePieces(prefix, likeOptimizerParameters[0]).ToList();
+            return forSave && !_sharding.OwnsShard ? [] : _sharding.StatePieces(prefix, likeOptimizerParameters[0], Place, Skip).ToList();
         var pieces = new List<StatePiece>();
         foreach (var ((name, _), t) in _owned.Zip(likeOptimizerParameters))
         {
             var flat = t.detach().view(-1);
-            pieces.Add(new StatePiece(prefix + name, t.shape, flat, 0, 0, flat.numel()));
+            // A TP rank's block may be empty (a vocabulary that does not divide): nothing to save or load then.
+            if (Skip(name) || flat.numel() == 0) continue;
+            var (shape, block) = Place(name, t.shape);
+            pieces.Add(new StatePiece(prefix + name, shape, flat, 0, 0, flat.numel(), block));
         }
         return pieces;
     }
+
+    private (long[] Shape, TensorBlock? Block) Place(string name, long[] localShape) => _tp?.Place(name, localShape) ?? (localShape, null);
 
     public IEnumerable<string> Describe()
     {
@@ -155,6 +174,8 @@ internal sealed class PipelineModelParts : IModelParts
         foreach (var s in _stages)
             yield return $"pp rank {Pp.Rank}: {s.Modules}; schedule {string.Join(" ", _runner.Actions)}";
         if (_sharding != null) yield return _sharding.Describe(Pp.Rank);
+        if (_tp is { } tp)
+            yield return $"pipeline x tensor parallel: degree {tp.Group.Size}, sequence parallel {(tp.Options.SequenceParallel ? "on" : "off")}, loss parallel {(tp.Options.LossParallel ? "on" : "off")}";
         yield return $"pipeline compute dtype: {ComputeDtype.ToString().ToLowerInvariant()}" + (_sharding == null ? " (as torchtitan, mixed precision needs data parallelism: training.dtype applies)" : "");
     }
 
@@ -163,6 +184,7 @@ internal sealed class PipelineModelParts : IModelParts
     public void Dispose()
     {
         _sharding?.Dispose();
+        _tp?.Dispose();
         _checkpointing?.Dispose();
         Model.Dispose();
         _empty.Dispose();

@@ -9,8 +9,11 @@ namespace SharpTitan.Parallel;
 /// Runs this rank's actions of a pipeline schedule for one step. Activations go forward and their gradients back
 /// with non-blocking sends over the pp group; each receive is posted one action ahead, so the transfer overlaps the
 /// action before it, and waited for when its action starts. Messages are tagged by sending stage and direction.
+/// Under tensor parallel each TP rank exchanges its own part with the same TP rank of the next stage (its block of
+/// the sequence under sequence parallel) and the last stage's loss is loss-parallel when TP says so.
 /// </summary>
-internal sealed class PipelineRunner(PipelinePlan plan, IReadOnlyList<PipelineStage> stages, IProcessGroup pp, int dim, ScalarType activationDtype)
+internal sealed class PipelineRunner(PipelinePlan plan, IReadOnlyList<PipelineStage> stages, IProcessGroup pp, int dim, ScalarType activationDtype,
+    TensorParallel? tp)
 {
     private readonly IReadOnlyList<PipelineAction> _actions =
         PipelineActions.ForRank(plan.Schedule, pp.Rank, plan.Degree, plan.StagesPerRank, plan.Microbatches);
@@ -36,6 +39,7 @@ internal sealed class PipelineRunner(PipelinePlan plan, IReadOnlyList<PipelineSt
     public double Step(Tensor inputs, Tensor labels, int accumulationSteps)
     {
         int seq = (int)inputs.shape[1], mbs = plan.MicrobatchSize;
+        long hiddenSeq = tp?.LocalSeqLen(seq) ?? seq;
         if (inputs.shape[0] != (long)mbs * plan.Microbatches)
             throw new InvalidOperationException($"pipeline: the batch has {inputs.shape[0]} rows, the plan expects {plan.Microbatches} micro-batches of {mbs}");
         double divisor = (double)plan.Microbatches * accumulationSteps;
@@ -49,7 +53,7 @@ internal sealed class PipelineRunner(PipelinePlan plan, IReadOnlyList<PipelineSt
             if (receives.ContainsKey(a)) return;
             var stage = Stage(a.Stage);
             if (a.Backward ? stage.IsLast : stage.IsFirst) return;
-            var buffer = empty([mbs, seq, dim], activationDtype, device: pp.Device);
+            var buffer = empty([mbs, hiddenSeq, dim], activationDtype, device: pp.Device);
             int from = a.Backward ? a.Stage + 1 : a.Stage - 1;
             var tag = a.Backward ? GradientTag(from) : ActivationTag(from);
             receives[a] = (pp.RecvAsync(buffer, plan.RankOf(from), tag), buffer);
@@ -79,7 +83,7 @@ internal sealed class PipelineRunner(PipelinePlan plan, IReadOnlyList<PipelineSt
                 {
                     using var target = labels.narrow(0, (long)a.Microbatch * mbs * seq, (long)mbs * seq);
                     using var logits = output;
-                    output = F.cross_entropy(logits.flatten(0, 1).to(ScalarType.Float32), target) / divisor;
+                    output = Loss(logits.flatten(0, 1), target) / divisor;
                     lossSum += output.item<float>();
                 }
                 else sends.Add(pp.SendAsync(output.detach(), plan.RankOf(a.Stage + 1), ActivationTag(a.Stage)));
@@ -106,6 +110,10 @@ internal sealed class PipelineRunner(PipelinePlan plan, IReadOnlyList<PipelineSt
         return lossSum;
     }
 
+    private Tensor Loss(Tensor logits, Tensor labels) => tp is { Options.LossParallel: true }
+        ? LossParallel.CrossEntropy(logits, labels, tp.Group, tp.VocabStart)
+        : F.cross_entropy(logits.to(ScalarType.Float32), labels);
+
     /// <summary>
     /// Forward of the whole batch through the stages in order (no grad): logits [rows, seq, vocab] on every pp
     /// rank (broadcast from the last stage's). Validation.
@@ -122,10 +130,11 @@ internal sealed class PipelineRunner(PipelinePlan plan, IReadOnlyList<PipelineSt
             Tensor input = tokens;
             if (!stage.IsFirst)
             {
-                input = empty([rows, seq, dim], activationDtype, device: pp.Device);
+                input = empty([rows, tp?.LocalSeqLen(seq) ?? seq, dim], activationDtype, device: pp.Device);
                 pp.RecvAsync(input, plan.RankOf(s.Index - 1), ActivationTag(s.Index - 1)).Wait();
             }
             h = stage.Forward(input);
+            if (stage.IsLast && tp != null) using (var local = h) h = tp.GatherLogits(local);
             if (!stage.IsLast) sends.Add(pp.SendAsync(h, plan.RankOf(s.Index + 1), ActivationTag(s.Index)));
         }
         foreach (var w in sends) w.Wait();

@@ -1,5 +1,4 @@
 using SharpTitan.Distributed;
-using SharpTitan.Optim;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -24,10 +23,12 @@ internal sealed class StageSharding : IDisposable
 
     /// <param name="parameters">The stages' parameters, already in the compute dtype.</param>
     /// <param name="fullValues">Their fp32 values flattened in order (identical on every data-parallel rank).</param>
-    public StageSharding(IReadOnlyList<(string Name, Parameter Param)> parameters, Tensor fullValues, DeviceMesh mesh, ScalarType computeDtype, bool overlap)
+    /// <param name="beforeReduce">Runs on each parameter's gradient before the reduce-scatter (TP: sums partial norm gradients).</param>
+    public StageSharding(IReadOnlyList<(string Name, Parameter Param)> parameters, Tensor fullValues, DeviceMesh mesh, ScalarType computeDtype, bool overlap,
+        Action<string, Tensor>? beforeReduce)
     {
         _shardGroup = mesh.DpShardCp;
-        _unit = new FsdpUnit("stages", parameters, fullValues, mesh.DpShardCp, mesh.DpReplicate, computeDtype, overlap);
+        _unit = new FsdpUnit("stages", parameters, fullValues, mesh.DpShardCp, mesh.DpReplicate, computeDtype, overlap, beforeReduce);
         OwnsShard = mesh.DpReplicate.Rank == 0;
     }
 
@@ -43,23 +44,36 @@ internal sealed class StageSharding : IDisposable
 
     public void Free() => _unit.Free();
 
-    /// <summary>The squared norm of the shard gradients summed over the shard group (replicas hold copies).</summary>
-    public double SumOfSquares()
+    /// <summary>A local share of the squared gradient norm summed over the shard group (replicas hold copies).</summary>
+    public double SumOverShards(double local)
     {
-        using var t = tensor(new[] { GradientClipping.LocalSumOfSquares([Shard]) }, ScalarType.Float64, device: _shardGroup.Device);
+        using var t = tensor(new[] { local }, ScalarType.Float64, device: _shardGroup.Device);
         _shardGroup.AllReduce(t);
         return t.item<double>();
     }
 
-    /// <summary>The pieces of global tensors in <paramref name="likeShard"/> (the shard or a moment laid out as it); padding is never a piece.</summary>
-    public IEnumerable<StatePiece> StatePieces(string prefix, Tensor likeShard)
+    /// <summary>Each parameter's gradient slice in this rank's shard (after <see cref="ReduceAndFree"/>).</summary>
+    public IEnumerable<(string Name, Tensor Grad)> ShardGradients()
+    {
+        if (Shard.grad is not { } g) yield break;
+        foreach (var (name, start, count) in _unit.ShardSegments()) yield return (name, g.narrow(0, start, count));
+    }
+
+    /// <summary>
+    /// The pieces of global tensors in <paramref name="likeShard"/> (the shard or a moment laid out as it); padding is
+    /// never a piece. <paramref name="place"/> maps a local shape to the global shape and block (TP); <paramref name="skip"/> leaves parameters out.
+    /// </summary>
+    public IEnumerable<StatePiece> StatePieces(string prefix, Tensor likeShard, Func<string, long[], (long[] Shape, TensorBlock? Block)> place,
+        Func<string, bool> skip)
     {
         var flat = likeShard.detach();
         long start = _unit.ShardStart, end = start + _unit.ShardNumel;
         foreach (var (name, shape, offset, numel) in _unit.Layout)
         {
             long lo = Math.Max(start, offset), hi = Math.Min(end, offset + numel);
-            if (lo < hi) yield return new StatePiece(prefix + name, shape, flat, lo - start, lo - offset, hi - lo);
+            if (lo >= hi || skip(name)) continue;
+            var (global, block) = place(name, shape);
+            yield return new StatePiece(prefix + name, global, flat, lo - start, lo - offset, hi - lo, block);
         }
     }
 
