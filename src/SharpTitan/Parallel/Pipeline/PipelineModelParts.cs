@@ -179,7 +179,13 @@ internal sealed class PipelineModelParts : IModelParts
         yield return $"pipeline compute dtype: {ComputeDtype.ToString().ToLowerInvariant()}" + (_sharding == null ? " (as torchtitan, mixed precision needs data parallelism: training.dtype applies)" : "");
     }
 
-    public IEnumerable<string> Summarize(int steps, TimeSpan elapsed) => [];
+    public IEnumerable<string> Summarize(int steps, TimeSpan elapsed)
+    {
+        double wait = _runner.WaitTime.TotalSeconds, step = _runner.StepTime.TotalSeconds;
+        if (steps == 0 || step <= 0) yield break;
+        yield return $"pipeline: pp rank {Pp.Rank} waited {wait:F2} s of {step:F2} s in the schedule for other stages " +
+                     $"({100 * wait / step:F1}%; the schedule's bubble is {100 * _runner.TheoreticalBubble:F1}% in theory)";
+    }
 
     public void Dispose()
     {

@@ -20,6 +20,14 @@ internal sealed class PipelineRunner(PipelinePlan plan, IReadOnlyList<PipelineSt
 
     public IReadOnlyList<PipelineAction> Actions => _actions;
 
+    /// <summary>Time in <see cref="Step"/> so far, and the part of it spent waiting for other stages (the bubble, plus transfers).</summary>
+    public TimeSpan StepTime => _step.Elapsed;
+    public TimeSpan WaitTime => _wait.Elapsed;
+    private readonly System.Diagnostics.Stopwatch _step = new(), _wait = new();
+
+    /// <summary>The schedule's idle share in theory: (p - 1) / (v x m + p - 1) with v stages per rank and m micro-batches.</summary>
+    public double TheoreticalBubble => (plan.Degree - 1.0) / (plan.StagesPerRank * plan.Microbatches + plan.Degree - 1.0);
+
     private PipelineStage Stage(int index) => stages.First(s => s.Index == index);
 
     private static int ActivationTag(int fromStage) => 2 * fromStage;
@@ -37,6 +45,13 @@ internal sealed class PipelineRunner(PipelinePlan plan, IReadOnlyList<PipelineSt
     /// divided by micro-batches x <paramref name="accumulationSteps"/>), 0 on ranks without the last stage.
     /// </summary>
     public double Step(Tensor inputs, Tensor labels, int accumulationSteps)
+    {
+        _step.Start();
+        try { return RunActions(inputs, labels, accumulationSteps); }
+        finally { _step.Stop(); }
+    }
+
+    private double RunActions(Tensor inputs, Tensor labels, int accumulationSteps)
     {
         int seq = (int)inputs.shape[1], mbs = plan.MicrobatchSize;
         long hiddenSeq = tp?.LocalSeqLen(seq) ?? seq;
@@ -62,7 +77,9 @@ internal sealed class PipelineRunner(PipelinePlan plan, IReadOnlyList<PipelineSt
         Tensor Received(PipelineAction a)
         {
             var (work, buffer) = receives[a];
+            _wait.Start();
             using (Tracer.Begin(a.Backward ? "pp_recv_grad" : "pp_recv_activation")) work.Wait();
+            _wait.Stop();
             receives.Remove(a);
             return buffer;
         }
@@ -106,7 +123,9 @@ internal sealed class PipelineRunner(PipelinePlan plan, IReadOnlyList<PipelineSt
                     sends.Add(pp.SendAsync(input.grad!.contiguous(), plan.RankOf(a.Stage - 1), GradientTag(a.Stage)));
             }
         }
+        _wait.Start();
         using (Tracer.Begin("pp_wait_sends")) foreach (var w in sends) w.Wait();
+        _wait.Stop();
         return lossSum;
     }
 
