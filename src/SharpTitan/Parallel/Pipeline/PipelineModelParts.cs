@@ -24,11 +24,12 @@ internal sealed class PipelineModelParts : IModelParts
     private readonly Tensor _empty;
     private readonly IReadOnlyList<PipelineStage> _stages;
     private readonly TensorParallel? _tp;
+    private readonly IDisposable? _float8;
 
     public Transformer Model { get; }
     public Device Device { get; }
     public ScalarType ComputeDtype { get; }
-    public bool ReportsMfu => true;
+    public bool ReportsMfu => _float8 == null;
     public long TotalParameters { get; }
     public long ParameterAllGatherBytes => 0;
     public IReadOnlyList<Tensor> OptimizerParameters { get; }
@@ -39,10 +40,11 @@ internal sealed class PipelineModelParts : IModelParts
     /// <param name="computeDtype">The parameters' and activations' dtype (with <paramref name="shard"/> the model is still fp32 and is converted here).</param>
     /// <param name="shard">Shard the stages' parameters over the data-parallel ranks (FSDP / HSDP / DDP).</param>
     /// <param name="tp">Tensor parallel, already applied to the model (its parameters are this TP rank's blocks).</param>
+    /// <param name="float8">The float8 converter applied to the model's linears, if any (disposed with the parts).</param>
     public PipelineModelParts(Transformer model, Device device, ScalarType computeDtype, PipelinePlan plan, DeviceMesh mesh,
-        IDisposable? checkpointing, bool shard, bool overlap, TensorParallel? tp)
+        IDisposable? checkpointing, bool shard, bool overlap, TensorParallel? tp, IDisposable? float8)
     {
-        (Model, Device, ComputeDtype, _plan, _mesh, _checkpointing, _tp) = (model, device, computeDtype, plan, mesh, checkpointing, tp);
+        (Model, Device, ComputeDtype, _plan, _mesh, _checkpointing, _tp, _float8) = (model, device, computeDtype, plan, mesh, checkpointing, tp, float8);
         _stages = plan.StagesOf(mesh.Pp.Rank).Select(s => new PipelineStage(model, s)).ToList();
         bool Owned(string name) => _stages.Any(s => s.Modules.Owns(name));
         GlobalShapes = model.named_parameters().ToDictionary(p => p.name, p => Place(p.name, p.parameter.shape).Shape);
@@ -191,6 +193,7 @@ internal sealed class PipelineModelParts : IModelParts
     {
         _sharding?.Dispose();
         _tp?.Dispose();
+        _float8?.Dispose();
         _checkpointing?.Dispose();
         Model.Dispose();
         _empty.Dispose();
