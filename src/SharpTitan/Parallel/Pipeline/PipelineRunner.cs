@@ -90,12 +90,13 @@ internal sealed class PipelineRunner(PipelinePlan plan, IReadOnlyList<PipelineSt
             PostReceive(a);
             if (k + 1 < _actions.Count) PostReceive(_actions[k + 1]);
             var stage = Stage(a.Stage);
+            // The receive is waited for before the action's span opens: spans are compute, the gaps between them waiting.
+            Tensor? received = (a.Backward ? stage.IsLast : stage.IsFirst) ? null : Received(a);
             if (!a.Backward)
             {
                 using var span = Tracer.Begin($"forward stage {a.Stage} mb {a.Microbatch}");
-                var micro = new Micro();
-                Tensor input = stage.IsFirst ? inputs.narrow(0, a.Microbatch * mbs, mbs) : micro.Input = Received(a).requires_grad_(true);
-                var output = stage.Forward(input);
+                var micro = new Micro { Input = received?.requires_grad_(true) };
+                var output = stage.Forward(micro.Input ?? inputs.narrow(0, a.Microbatch * mbs, mbs));
                 if (stage.IsLast)
                 {
                     using var target = labels.narrow(0, (long)a.Microbatch * mbs * seq, (long)mbs * seq);
@@ -112,12 +113,8 @@ internal sealed class PipelineRunner(PipelinePlan plan, IReadOnlyList<PipelineSt
                 using var span = Tracer.Begin($"backward stage {a.Stage} mb {a.Microbatch}");
                 var micro = state[(a.Stage, a.Microbatch)];
                 state.Remove((a.Stage, a.Microbatch));
-                if (stage.IsLast) micro.Output!.backward();
-                else
-                {
-                    using var grad = Received(a);
-                    autograd.backward([micro.Output!], [grad]);
-                }
+                if (received is null) micro.Output!.backward();
+                else using (received) autograd.backward([micro.Output!], [received]);
                 micro.Output!.Dispose();
                 if (micro.Input is { } input)
                     sends.Add(pp.SendAsync(input.grad!.contiguous(), plan.RankOf(a.Stage - 1), GradientTag(a.Stage)));
