@@ -24,8 +24,7 @@ public class PipelineConfigTests
             Overrides = ["--parallelism.pipeline_parallel_schedule", schedule, .. overrides],
         }.Start(out _);
         Assert.Equal(2, r.ExitCode);
-        var line = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.Contains(message)));
+        Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.Contains(message));
         Assert.DoesNotContain("   at ", r.Output);
-        Assert.NotNull(line);
     }
 }
