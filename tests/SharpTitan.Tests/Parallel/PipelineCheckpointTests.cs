@@ -1,4 +1,7 @@
 using SharpTitan.Checkpoint;
+using SharpTitan.Checkpoint.HuggingFace;
+using SharpTitan.Models.Llama3;
+using static TorchSharp.torch;
 using SharpTitan.Tests.Distributed;
 using SharpTitan.Tests.Support;
 using static SharpTitan.Tests.Checkpoint.CheckpointRuns;
@@ -16,9 +19,9 @@ public class PipelineCheckpointTests
 {
     private const double LossTolerance = 1e-5, ParamTolerance = 2e-5;
 
-    private static string TrainPp(int pp, int steps, string? resumeFrom, int dp = 1, int tp = 1)
+    private static string TrainPp(int pp, int steps, string? resumeFrom, int dp = 1, int tp = 1, params string[] overrides)
     {
-        var run = Run(pp * dp * tp, tp, steps, "--parallelism.pipeline_parallel_microbatch_size", "3") with { Pp = pp };
+        var run = Run(pp * dp * tp, tp, steps, ["--parallelism.pipeline_parallel_microbatch_size", "3", .. overrides]) with { Pp = pp };
         var dir = TestSetup.TempDir($"ckpt-pp{pp}-dp{dp}-tp{tp}");
         if (resumeFrom != null) CopyInto(resumeFrom, dir);
         return (run with { DumpFolder = dir }).Train();
@@ -67,6 +70,26 @@ public class PipelineCheckpointTests
         var ppTp = TrainPp(2, 10, null, tp: 2);
         var single = Train(1, 10, Step(ppTp, 5));
         AssertSame(Losses(ppTp)[5..], Losses(single), Parameters(ppTp), Parameters(single), LossTolerance, ParamTolerance);
+    }
+
+    /// <summary>
+    /// last_save_in_hf under PP 2 gathers every stage's parameters into whole tensors equal to the final parameters;
+    /// a PP 2 run with initial_load_in_hf takes its stages back from that folder (lr 0: one step leaves them unchanged).
+    /// </summary>
+    [Fact]
+    public void Pp2LastSaveInHfRoundTrips()
+    {
+        TestSetup.Torch();
+        var dir = TrainPp(2, 3, null, overrides: ["--checkpoint.last_save_model_only", "true", "--checkpoint.last_save_in_hf", "--checkpoint.interval", "100"]);
+        var hf = Step(dir, 3);
+        using var scope = NewDisposeScope();
+        var imported = HfCheckpoint.Import(hf, ModelFlavors.Llama3["tiny"] with { VocabSize = 259, MaxSeqLen = 32 });
+        var final = Parameters(dir);
+        Assert.Equal(final.Keys.Order(), imported.Keys.Order());
+        foreach (var (name, values) in final) Assert.Equal(values, imported[name].contiguous().data<float>().ToArray());
+
+        var loaded = TrainPp(2, 1, null, overrides: ["--checkpoint.initial_load_path", hf, "--checkpoint.initial_load_in_hf", "--optimizer.lr", "0"]);
+        foreach (var (name, values) in Parameters(loaded)) Assert.Equal(final[name], values);
     }
 
     /// <summary>tiny: embedding, output, final norm, and 9 tensors in each of its 2 layers.</summary>
