@@ -96,4 +96,44 @@ public class PipelinePlanTests
         var actions = PipelineActions.ForRank(s, rank, 2, s.IsMultiStage() ? 2 : 1, 4);
         Assert.Equal(expected, string.Join(" ", actions));
     }
+
+    /// <summary>
+    /// Every schedule, run as the runner does (non-blocking sends; an action waits only for its input), finishes on
+    /// every rank for many shapes: each rank's next action runs once the forward before it (previous stage) or the
+    /// backward after it (next stage) has run, whichever it receives from. A deadlock would leave no rank able to move.
+    /// </summary>
+    [Theory]
+    [InlineData("GPipe")]
+    [InlineData("1F1B")]
+    [InlineData("Interleaved1F1B")]
+    public void SchedulesNeverDeadlockAndRunEveryActionOnce(string name)
+    {
+        var schedule = PipelineSchedules.Parse(name);
+        foreach (int p in new[] { 2, 3, 4 })
+            foreach (int v in schedule.IsMultiStage() ? new[] { 2, 3 } : new[] { 1 })
+                foreach (int m in Enumerable.Range(schedule == PipelineSchedule.OneFOneB ? p : 1, 2 * p + 2))
+                {
+                    if (schedule == PipelineSchedule.Interleaved1F1B && m % Math.Max(1, m / p) != 0) continue;
+                    int stages = p * v;
+                    var ranks = Enumerable.Range(0, p).Select(r => PipelineActions.ForRank(schedule, r, p, v, m)).ToList();
+                    Assert.All(ranks, (a, r) => Assert.Equal(2 * v * m, a.Distinct().Count()));
+                    var done = new HashSet<PipelineAction>();
+                    var next = new int[p];
+                    bool Ready(PipelineAction a) => a.Backward
+                        ? a.Stage == stages - 1 ? done.Contains(a with { Backward = false }) : done.Contains(a with { Stage = a.Stage + 1 })
+                        : a.Stage == 0 || done.Contains(a with { Stage = a.Stage - 1 });
+                    for (bool moved = true; moved;)
+                    {
+                        moved = false;
+                        for (int r = 0; r < p; r++)
+                            while (next[r] < ranks[r].Count && Ready(ranks[r][next[r]]))
+                            {
+                                done.Add(ranks[r][next[r]++]);
+                                moved = true;
+                            }
+                    }
+                    Assert.True(next.Select((k, r) => k == ranks[r].Count).All(x => x),
+                        $"{name} p={p} v={v} m={m} deadlocks at {string.Join(", ", next.Select((k, r) => k < ranks[r].Count ? $"rank {r} {ranks[r][k]}" : $"rank {r} done"))}");
+                }
+    }
 }
