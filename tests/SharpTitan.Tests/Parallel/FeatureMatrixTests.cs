@@ -188,6 +188,7 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
         }),
         Pipeline("PP 2, Interleaved1F1B", 2, "Interleaved1F1B", 3),
         Pipeline("PP 4, 1F1B", 4, "1F1B", 2),
+        Pipeline("PP 2, LoopedBFS", 2, "LoopedBFS", 3),
         // Gradient accumulation: two local batches of 6 rows per step, each 3 micro-batches of 2.
         Pipeline("PP 2, 1F1B, gradient accumulation", 2, "1F1B", 2, localBatch: 6),
         // Uneven stages: the embedding weighs nothing, so stage 0 holds both layers and stage 1 the norm and output.

@@ -47,7 +47,7 @@ public class PipelinePlanTests
     [InlineData(4, "1F1B", 4, null, 8, "pipeline schedule 1F1B needs at least as many micro-batches as stages (4); training.local_batch_size / parallelism.pipeline_parallel_microbatch_size gives 2")]
     [InlineData(16, "GPipe", 1, null, 16, "pipeline parallel: 16 stages for 8 layers (+1 +1 for the embedding and output")]
     [InlineData(2, "ZBVZeroBubble", 1, null, 8, "'parallelism.pipeline_parallel_schedule' = \"ZBVZeroBubble\" is not built yet in SharpTitan")]
-    [InlineData(2, "2F2B", 1, null, 8, "'parallelism.pipeline_parallel_schedule' = \"2F2B\": expected one of \"GPipe\", \"1F1B\", \"Interleaved1F1B\"")]
+    [InlineData(2, "2F2B", 1, null, 8, "'parallelism.pipeline_parallel_schedule' = \"2F2B\": expected one of \"GPipe\", \"1F1B\", \"Interleaved1F1B\", \"LoopedBFS\"")]
     public void BadConfigurationsAreOneLineErrors(int degree, string schedule, int microbatch, int? layersPerStage, int? localBatch, string message)
     {
         var e = Assert.Throws<ConfigException>(() => PipelinePlan.For(Eight, Pp(degree, schedule, microbatch, layersPerStage), localBatch ?? 8));
@@ -89,6 +89,7 @@ public class PipelinePlanTests
     [InlineData("1F1B", 1, "F1.0 B1.0 F1.1 B1.1 F1.2 B1.2 F1.3 B1.3")]
     // PyTorch's ScheduleInterleaved1F1B at pp 2, 2 stages per rank, 4 micro-batches (its no-op slots left out).
     [InlineData("Interleaved1F1B", 0, "F0.0 F0.1 F2.0 F2.1 F0.2 B2.0 F0.3 B2.1 F2.2 B0.0 F2.3 B0.1 B2.2 B2.3 B0.2 B0.3")]
+    [InlineData("LoopedBFS", 0, "F0.0 F0.1 F0.2 F0.3 F2.0 F2.1 F2.2 F2.3 B2.3 B2.2 B2.1 B2.0 B0.3 B0.2 B0.1 B0.0")]
     [InlineData("Interleaved1F1B", 1, "F1.0 F1.1 F3.0 B3.0 F3.1 B3.1 F1.2 B1.0 F1.3 B1.1 F3.2 B3.2 F3.3 B3.3 B1.2 B1.3")]
     public void SchedulesOrderTheirActionsAsPyTorch(string schedule, int rank, string expected)
     {
@@ -106,6 +107,7 @@ public class PipelinePlanTests
     [InlineData("GPipe")]
     [InlineData("1F1B")]
     [InlineData("Interleaved1F1B")]
+    [InlineData("LoopedBFS")]
     public void SchedulesNeverDeadlockAndRunEveryActionOnce(string name)
     {
         var schedule = PipelineSchedules.Parse(name);

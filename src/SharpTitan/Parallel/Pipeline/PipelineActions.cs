@@ -10,8 +10,9 @@ public readonly record struct PipelineAction(bool Backward, int Stage, int Micro
 
 /// <summary>
 /// The order in which one pp rank runs its forwards and backwards, as PyTorch's schedules (torch.distributed.pipelining:
-/// ScheduleGPipe, Schedule1F1B, ScheduleInterleaved1F1B) without their idle slots. Every stage sees its micro-batches
-/// in order, forward and backward, so messages between two stages are matched in the order sent.
+/// ScheduleGPipe, Schedule1F1B, ScheduleInterleaved1F1B, ScheduleLoopedBFS) without their idle slots. Two stages
+/// exchange a direction's messages in one micro-batch order on both sides (LoopedBFS: backwards in reverse), so
+/// messages are matched in the order sent.
 /// </summary>
 public static class PipelineActions
 {
@@ -35,6 +36,7 @@ public static class PipelineActions
             PipelineSchedule.GPipe => GPipe(rank, microbatches),
             PipelineSchedule.OneFOneB => OneFOneB(rank, degree, microbatches),
             PipelineSchedule.Interleaved1F1B => Interleaved(rank, degree, stagesPerRank, microbatches),
+            PipelineSchedule.LoopedBFS => LoopedBfs(rank, degree, stagesPerRank, microbatches),
             _ => throw new ArgumentOutOfRangeException(nameof(schedule)),
         };
 
@@ -55,6 +57,15 @@ public static class PipelineActions
             actions.Add(new(false, stage, f++));
         }
         while (b < m) actions.Add(new(true, stage, b++));
+        return actions;
+    }
+
+    /// <summary>PyTorch's ScheduleLoopedBFS: each local stage's forwards in turn, then each one's backwards, stages and micro-batches reversed.</summary>
+    private static List<PipelineAction> LoopedBfs(int rank, int degree, int local, int m)
+    {
+        var stages = Enumerable.Range(0, local).Select(i => i * degree + rank).ToList();
+        var actions = stages.SelectMany(s => Enumerable.Range(0, m).Select(i => new PipelineAction(false, s, i))).ToList();
+        actions.AddRange(Enumerable.Reverse(stages).SelectMany(s => Enumerable.Range(0, m).Reverse().Select(i => new PipelineAction(true, s, i))));
         return actions;
     }
 

@@ -11,6 +11,8 @@ public enum PipelineSchedule
     OneFOneB,
     /// <summary>1F1B over several stages per rank, assigned round-robin ("loop" style).</summary>
     Interleaved1F1B,
+    /// <summary>Several stages per rank: every micro-batch's forward stage by stage, then the backwards in reverse.</summary>
+    LoopedBFS,
 }
 
 /// <summary>Parses <c>parallelism.pipeline_parallel_schedule</c> (case-insensitive, as PyTorch's get_schedule_class).</summary>
@@ -21,9 +23,10 @@ public static class PipelineSchedules
         ["GPipe"] = PipelineSchedule.GPipe,
         ["1F1B"] = PipelineSchedule.OneFOneB,
         ["Interleaved1F1B"] = PipelineSchedule.Interleaved1F1B,
+        ["LoopedBFS"] = PipelineSchedule.LoopedBFS,
     };
 
-    private static readonly string[] NotBuilt = ["LoopedBFS", "InterleavedZeroBubble", "ZBVZeroBubble", "DualPipeV"];
+    private static readonly string[] NotBuilt = ["InterleavedZeroBubble", "ZBVZeroBubble", "DualPipeV"];
 
     public static PipelineSchedule Parse(string name)
     {
@@ -35,7 +38,7 @@ public static class PipelineSchedules
     }
 
     /// <summary>True for schedules that run several stages per rank.</summary>
-    public static bool IsMultiStage(this PipelineSchedule s) => s == PipelineSchedule.Interleaved1F1B;
+    public static bool IsMultiStage(this PipelineSchedule s) => s is PipelineSchedule.Interleaved1F1B or PipelineSchedule.LoopedBFS;
 
     public static string Name(this PipelineSchedule s) => Built.First(p => p.Value == s).Key;
 }
