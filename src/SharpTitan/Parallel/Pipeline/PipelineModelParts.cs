@@ -31,7 +31,7 @@ internal sealed class PipelineModelParts : IModelParts
     public ScalarType ComputeDtype { get; }
     public bool ReportsMfu => _float8 == null;
     public long TotalParameters { get; }
-    public long ParameterAllGatherBytes => 0;
+    public long ParameterAllGatherBytes => _sharding?.AllGatherBytes ?? 0;
     public IReadOnlyList<Tensor> OptimizerParameters { get; }
     public IReadOnlyDictionary<string, long[]> GlobalShapes { get; }
 
@@ -174,7 +174,8 @@ internal sealed class PipelineModelParts : IModelParts
     {
         yield return _plan.ToString();
         foreach (var s in _stages)
-            yield return $"pp rank {Pp.Rank}: {s.Modules}; schedule {string.Join(" ", _runner.Actions)}";
+            yield return $"pp rank {Pp.Rank}: {s.Modules}; schedule {string.Join(" ", _runner.Actions.Take(32))}" +
+                         (_runner.Actions.Count > 32 ? $" ... ({_runner.Actions.Count} actions)" : "");
         if (_sharding != null) yield return _sharding.Describe(Pp.Rank);
         if (_tp is { } tp)
             yield return $"pipeline x tensor parallel: degree {tp.Group.Size}, sequence parallel {(tp.Options.SequenceParallel ? "on" : "off")}, loss parallel {(tp.Options.LossParallel ? "on" : "off")}";

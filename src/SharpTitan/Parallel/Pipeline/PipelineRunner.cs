@@ -104,7 +104,7 @@ internal sealed class PipelineRunner(PipelinePlan plan, IReadOnlyList<PipelineSt
                     output = Loss(logits.flatten(0, 1), target) / divisor;
                     lossSum += output.item<float>();
                 }
-                else sends.Add(pp.SendAsync(output.detach(), plan.RankOf(a.Stage + 1), ActivationTag(a.Stage)));
+                else sends.Add(pp.SendAsync(output.detach().contiguous(), plan.RankOf(a.Stage + 1), ActivationTag(a.Stage)));
                 micro.Output = output;
                 state[(a.Stage, a.Microbatch)] = micro;
             }
@@ -151,7 +151,7 @@ internal sealed class PipelineRunner(PipelinePlan plan, IReadOnlyList<PipelineSt
             }
             h = stage.Forward(input);
             if (stage.IsLast && tp != null) using (var local = h) h = tp.GatherLogits(local);
-            if (!stage.IsLast) sends.Add(pp.SendAsync(h, plan.RankOf(s.Index + 1), ActivationTag(s.Index)));
+            if (!stage.IsLast) sends.Add(pp.SendAsync(h.contiguous(), plan.RankOf(s.Index + 1), ActivationTag(s.Index)));
         }
         foreach (var w in sends) w.Wait();
         var last = plan.Stages[^1];

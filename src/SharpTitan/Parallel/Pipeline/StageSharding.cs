@@ -20,6 +20,8 @@ internal sealed class StageSharding : IDisposable
     public Tensor Shard => _unit.Shard;
     public bool OwnsShard { get; }
     public long TotalParameters => _unit.Numel;
+    /// <summary>Bytes of parameter all-gathers received so far (its own part included).</summary>
+    public long AllGatherBytes => _unit.AllGatherBytes;
 
     /// <param name="parameters">The stages' parameters, already in the compute dtype.</param>
     /// <param name="fullValues">Their fp32 values flattened in order (identical on every data-parallel rank).</param>
