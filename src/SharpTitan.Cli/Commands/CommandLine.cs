@@ -1,11 +1,18 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Invocation;
+
 namespace SharpTitan.Cli.Commands;
 
-/// <summary>Dispatches `sharptitan VERB ...` to its command; turns expected failures into one-line errors.</summary>
+/// <summary>
+/// `sharptitan VERB ...` through System.CommandLine: every verb answers --help, the tool --version; a bad command line
+/// and expected failures are one-line errors with their exit codes.
+/// </summary>
 public static class CommandLine
 {
-    /// <summary>Every command, in the order `sharptitan --help` lists them. Add new commands here.</summary>
-    public static IReadOnlyList<ICommand> Commands { get; } = new List<ICommand>
-    {
+    /// <summary>Every verb, in the order `sharptitan --help` lists them. Add new verbs here.</summary>
+    public static IReadOnlyList<VerbCommand> Commands { get; } =
+    [
         new TrainCommand(),
         new LaunchCommand(),
         new ConfigCommand(),
@@ -15,36 +22,65 @@ public static class CommandLine
         new DownloadCommand(),
         new ConvertCommand(),
         new GenerateCommand(),
-    };
+    ];
 
+    private static readonly Lazy<Command> Root = new(BuildRoot);
+
+    /// <summary>Arguments are taken as written: no response files (`@file`), no bundled short options.</summary>
+    private static readonly ParserConfiguration Parsing = new() { ResponseFileTokenReplacer = null, EnablePosixBundling = false };
+
+    /// <summary>Runs a command line; expected failures become one line on stderr and their exit code.</summary>
     public static int Run(string[] args)
     {
-        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
-        {
-            Console.WriteLine("usage: sharptitan <command> [options]\n\ncommands:");
-            foreach (var c in Commands) Console.WriteLine($"  {c.Name,-10} {c.Summary}");
-            return args.Length == 0 ? ExitCodes.InputError : ExitCodes.Success;
-        }
-        var command = Commands.FirstOrDefault(c => c.Name == args[0]);
-        if (command == null)
-        {
-            Console.Error.WriteLine($"sharptitan: unknown command '{args[0]}' (commands: {string.Join(", ", Commands.Select(c => c.Name))})");
-            return ExitCodes.InputError;
-        }
+        var parse = Parse(args);
+        var command = parse.CommandResult.Command;
+        string who = command == Root.Value ? "sharptitan" : $"sharptitan {command.Name}";
         try
         {
-            return command.Run(args[1..]);
+            return Invoke(parse);
         }
         catch (SharpTitan.IO.StorageException e)
         {
-            ReportOnce($"sharptitan {command.Name}: error: {e.Message}", ExitCodes.StorageError);
+            ReportOnce($"{who}: error: {e.Message}", ExitCodes.StorageError);
             return ExitCodes.StorageError;
         }
         catch (Exception e) when (IsUserError(e))
         {
-            ReportOnce($"sharptitan {command.Name}: error: {e.Message}", ExitCodes.InputError);
+            ReportOnce($"{who}: error: {e.Message}", ExitCodes.InputError);
             return ExitCodes.InputError;
         }
+    }
+
+    public static ParseResult Parse(string[] args) => Root.Value.Parse(args, Parsing);
+
+    /// <summary>Runs a parsed command line (a bad one throws <see cref="UsageException"/>); failures propagate.</summary>
+    public static int Invoke(ParseResult parse)
+    {
+        if (parse.Action is ParseErrorAction)
+            throw new UsageException(string.Join("; ", parse.Errors.Select(e => OneLine(e.Message))));
+        return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    }
+
+    /// <summary>System.CommandLine's message on one line ("Must be one of:" lists its values on lines of their own).</summary>
+    private static string OneLine(string message) =>
+        string.Join(" ", message.Split(['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
+    /// <summary>The `sharptitan` command (named so whichever program hosts it): its verbs, --help (every verb's too) and --version.</summary>
+    private static Command BuildRoot()
+    {
+        var root = new Command("sharptitan", "SharpTitan: pre-train Llama 3 models in C# (torchtitan's configs and command-line overrides).");
+        foreach (var verb in Commands) root.Subcommands.Add(verb.Command);
+        var help = new HelpOption();
+        var verbHelp = new VerbHelpAction((HelpAction)help.Action!, command => Commands.FirstOrDefault(v => v.Command == command)?.HelpNotes);
+        help.Action = verbHelp;
+        root.Options.Add(help);
+        root.Options.Add(new VersionOption { Action = new VersionAction() });
+        root.SetAction(parse =>
+        {
+            verbHelp.Invoke(parse); // bare `sharptitan`: the verbs, and exit code 2 (nothing was asked)
+            return ExitCodes.InputError;
+        });
+        return root;
     }
 
     /// <summary>

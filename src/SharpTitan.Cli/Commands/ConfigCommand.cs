@@ -1,24 +1,28 @@
+using System.CommandLine;
 using SharpTitan.Config;
+using SharpTitan.Training;
 
 namespace SharpTitan.Cli.Commands;
 
 /// <summary>
-/// `sharptitan config --config FILE [overrides]`: validates and prints the effective config;
+/// `sharptitan config --config FILE [overrides]`: validates as `train` does (<see cref="JobCheck"/>, on the ranks the
+/// parallel degrees ask for) and prints the effective config;
 /// `sharptitan config --help`: every key with its type, default and meaning.
 /// </summary>
-public sealed class ConfigCommand : ICommand
+public sealed class ConfigCommand : VerbCommand
 {
-    public string Name => "config";
-    public string Summary => "print the effective config: --config FILE [--section.key value ...]; --help lists every key";
+    private readonly ConfigArguments _config = new();
 
-    public int Run(string[] args)
+    public ConfigCommand() : base("config", "check a job as train would and print its effective config: --config FILE [--section.key value ...]; --help lists every key") =>
+        _config.AddTo(Command);
+
+    public override string HelpNotes => ConfigArguments.HelpNotes;
+
+    protected override int Run(ParseResult parse)
     {
-        if (args.Contains("--help") || args.Contains("-h"))
-        {
-            Console.Write(ConfigHelp.Text());
-            return 0;
-        }
-        Console.Write(ConfigPrinter.ToToml(ConfigLoader.FromCommandLine(args)));
+        var config = _config.Load(parse);
+        JobCheck.Run(config);
+        Console.Write(ConfigPrinter.ToToml(config));
         return 0;
     }
 }

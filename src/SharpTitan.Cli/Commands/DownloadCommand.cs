@@ -1,32 +1,30 @@
+using System.CommandLine;
 using SharpTitan.Data;
 
 namespace SharpTitan.Cli.Commands;
 
 /// <summary>`sharptitan download c4 --split train --shards 0-3 --to DIR [--endpoint URL]`</summary>
-public sealed class DownloadCommand : ICommand
+public sealed class DownloadCommand : VerbCommand
 {
-    public string Name => "download";
-    public string Summary => "fetch C4 shards (resumable, verified): c4 --split train|validation --shards 0-3 --to DIR [--endpoint URL]";
+    private readonly Argument<string> _dataset = new("DATASET") { Description = "the dataset: c4 (the one this command knows)" };
+    private readonly Option<string> _split = new("--split") { Description = "train or validation", DefaultValueFactory = _ => "train" };
+    private readonly Option<string> _shards = new("--shards") { Description = "shard numbers: 0-3, 5 or 0,2,7", DefaultValueFactory = _ => "0" };
+    private readonly Option<string> _to = new("--to") { Description = "the folder to write to", HelpName = "DIR", DefaultValueFactory = _ => "./data/c4" };
+    private readonly Option<string?> _endpoint = new("--endpoint") { Description = $"the hub's address (default: $HF_ENDPOINT, else {C4Shards.DefaultEndpoint})", HelpName = "URL" };
 
-    public int Run(string[] args)
+    public DownloadCommand() : base("download", "fetch C4 shards (resumable, verified): c4 --split train|validation --shards 0-3 --to DIR [--endpoint URL]")
     {
-        if (args.Length == 0 || args[0] != "c4") throw new UsageException("expected `download c4 --split train --shards 0-3 --to DIR` (c4 is the one dataset this command knows)");
-        string split = "train", shardText = "0", to = "./data/c4";
-        string endpoint = Environment.GetEnvironmentVariable("HF_ENDPOINT") is { Length: > 0 } e ? e : C4Shards.DefaultEndpoint;
-        for (int i = 1; i < args.Length; i++)
-        {
-            string Next() => i + 1 < args.Length ? args[++i] : throw new UsageException($"{args[i]} needs a value");
-            switch (args[i])
-            {
-                case "--split": split = Next(); break;
-                case "--shards": shardText = Next(); break;
-                case "--to": to = Next(); break;
-                case "--endpoint": endpoint = Next(); break;
-                default: throw new UsageException($"unknown option '{args[i]}' (expected --split, --shards, --to, --endpoint)");
-            }
-        }
+        _dataset.AcceptOnlyFromAmong("c4");
+        Add(_dataset, _split, _shards, _to, _endpoint);
+    }
+
+    protected override int Run(ParseResult parse)
+    {
+        string split = parse.GetValue(_split)!, to = parse.GetValue(_to)!;
+        string endpoint = parse.GetValue(_endpoint)
+            ?? (Environment.GetEnvironmentVariable("HF_ENDPOINT") is { Length: > 0 } e ? e : C4Shards.DefaultEndpoint);
         IReadOnlyList<int> shards;
-        try { shards = C4Shards.ParseRange(shardText, split); }
+        try { shards = C4Shards.ParseRange(parse.GetValue(_shards)!, split); }
         catch (ArgumentException ex) { throw new UsageException(ex.Message); }
         if (!Uri.TryCreate(endpoint, UriKind.Absolute, out _)) throw new UsageException($"--endpoint \"{endpoint}\": not an absolute URL");
 

@@ -1,5 +1,6 @@
-using SharpTitan.Metrics;
+using System.CommandLine;
 using System.Diagnostics;
+using SharpTitan.Metrics;
 
 namespace SharpTitan.Cli.Commands;
 
@@ -9,14 +10,13 @@ namespace SharpTitan.Cli.Commands;
 /// SIGTERM / SIGINT reach every rank (<see cref="LaunchSignals"/>); mpirun's own notices about a job whose ranks
 /// already said why it ended are left out (<see cref="MpirunNotices"/>).
 /// </summary>
-public sealed class LaunchCommand : ICommand
+public sealed class LaunchCommand : VerbCommand
 {
-    public string Name => "launch";
-    public string Summary => "start N ranks under mpirun: launch -n N [--hostfile F] -- train ...";
+    public LaunchCommand() : base("launch", "start N ranks under mpirun: launch -n N [--hostfile F] -- train ...") => LaunchOptions.AddTo(Command);
 
-    public int Run(string[] args)
+    protected override int Run(ParseResult parse)
     {
-        var options = LaunchOptions.Parse(args);
+        var options = LaunchOptions.From(parse);
         var mpirun = FindMpirun()
             ?? throw new UsageException("mpirun was not found on PATH; install OpenMPI (apt-get install openmpi-bin) or set MPIRUN to its path");
         var flavor = DetectFlavor(mpirun);

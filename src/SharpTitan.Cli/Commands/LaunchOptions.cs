@@ -1,3 +1,5 @@
+using System.CommandLine;
+
 namespace SharpTitan.Cli.Commands;
 
 /// <summary>The parsed `launch` command line.</summary>
@@ -5,34 +7,43 @@ public sealed record LaunchOptions(int Ranks, string? Hostfile, IReadOnlyList<st
 {
     public const string Usage = "usage: sharptitan launch -n N [--hostfile FILE] -- COMMAND [ARGS...]";
 
-    public static LaunchOptions Parse(string[] args)
+    private static readonly Option<string?> RanksOption = new("-n", "--nproc", "-np") { Description = "the number of ranks", HelpName = "N" };
+    private static readonly Option<string?> HostfileOption = new("--hostfile") { Description = "mpirun's hostfile (default: every rank on this machine)", HelpName = "FILE" };
+    private static readonly Argument<string[]> CommandArgument = new("COMMAND")
     {
-        int? ranks = null;
-        string? hostfile = null;
-        int i = 0;
-        for (; i < args.Length && args[i] != "--"; i++)
-        {
-            switch (args[i])
-            {
-                case "-n" or "--nproc" or "-np":
-                    var value = Next(args, ref i);
-                    if (!int.TryParse(value, out var n) || n < 1)
-                        throw new UsageException($"-n needs a positive number of ranks, got '{value}'");
-                    ranks = n;
-                    break;
-                case "--hostfile":
-                    hostfile = Next(args, ref i);
-                    if (!File.Exists(hostfile)) throw new FileNotFoundException($"hostfile '{hostfile}' does not exist");
-                    break;
-                default:
-                    throw new UsageException($"unknown option '{args[i]}' ({Usage})");
-            }
-        }
-        if (ranks == null) throw new UsageException($"-n is required ({Usage})");
-        if (i >= args.Length - 1) throw new UsageException($"give the command the ranks run after '--' ({Usage})");
-        return new LaunchOptions(ranks.Value, hostfile, args[(i + 1)..]);
+        Description = "after --: the sharptitan command every rank runs (train ...)", Arity = ArgumentArity.ZeroOrMore,
+    };
+
+    /// <summary>Declares launch's options and arguments on its command.</summary>
+    internal static void AddTo(Command command)
+    {
+        command.Options.Add(RanksOption);
+        command.Options.Add(HostfileOption);
+        command.Arguments.Add(CommandArgument);
     }
 
-    private static string Next(string[] args, ref int i) =>
-        ++i < args.Length && args[i] != "--" ? args[i] : throw new UsageException($"{args[i - 1]} needs a value ({Usage})");
+    /// <summary>`sharptitan launch ARGS` parsed (for tests and callers without the CLI).</summary>
+    public static LaunchOptions Parse(string[] args)
+    {
+        var parse = CommandLine.Parse(["launch", .. args]);
+        if (parse.Errors.Count > 0) throw new UsageException($"{parse.Errors[0].Message} ({Usage})");
+        return From(parse);
+    }
+
+    internal static LaunchOptions From(ParseResult parse)
+    {
+        string? value = parse.GetValue(RanksOption);
+        if (value == null) throw new UsageException($"-n is required ({Usage})");
+        if (!int.TryParse(value, out var ranks) || ranks < 1) throw new UsageException($"-n needs a positive number of ranks, got '{value}'");
+        string? hostfile = parse.GetValue(HostfileOption);
+        if (hostfile != null && !File.Exists(hostfile)) throw new FileNotFoundException($"hostfile '{hostfile}' does not exist");
+        // The ranks' command is everything after `--`; any other argument is not launch's.
+        var tokens = parse.Tokens.Select(t => t.Value).ToList();
+        int separator = tokens.IndexOf("--");
+        var command = separator < 0 ? [] : tokens[(separator + 1)..];
+        if (command.Count == 0) throw new UsageException($"give the command the ranks run after '--' ({Usage})");
+        var loose = parse.GetValue(CommandArgument)!.SkipLast(command.Count).ToList();
+        if (loose.Count > 0) throw new UsageException($"unknown option '{loose[0]}' ({Usage})");
+        return new LaunchOptions(ranks, hostfile, command);
+    }
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using SharpTitan.Metrics;
 using SharpTitan.Native;
 using static TorchSharp.torch;
@@ -5,29 +6,20 @@ using static TorchSharp.torch;
 namespace SharpTitan.Cli.Commands;
 
 /// <summary>`sharptitan peak [--dtype bfloat16] [--threads N]`: measures and caches the CPU peak used for MFU.</summary>
-public sealed class PeakCommand : ICommand
+public sealed class PeakCommand : VerbCommand
 {
-    public string Name => "peak";
-    public string Summary => "measure this machine's matmul peak for MFU: [--dtype float32|bfloat16] [--threads N]";
+    private readonly Option<string> _dtype = new("--dtype") { Description = "the matmul dtype: float32 or bfloat16", DefaultValueFactory = _ => "float32" };
+    private readonly Option<int?> _threads = new("--threads") { Description = "torch threads (default: libtorch's)", HelpName = "N" };
 
-    public int Run(string[] args)
+    public PeakCommand() : base("peak", "measure this machine's matmul peak for MFU: [--dtype float32|bfloat16] [--threads N]") =>
+        Add(_dtype, _threads);
+
+    protected override int Run(ParseResult parse)
     {
-        string dtypeName = "float32";
-        int threads = 0;
-        for (int i = 0; i < args.Length; i++)
-        {
-            string Next() => i + 1 < args.Length ? args[++i] : throw new UsageException($"{args[i]} needs a value");
-            switch (args[i])
-            {
-                case "--dtype": dtypeName = Next(); break;
-                case "--threads":
-                    if (!int.TryParse(Next(), out threads) || threads < 1) throw new UsageException("--threads expects a positive integer");
-                    break;
-                default: throw new UsageException($"unknown option '{args[i]}' (expected --dtype, --threads)");
-            }
-        }
-        var dtype = Training.Trainer.ParseDtype(dtypeName);
-        TorchRuntime.SetThreads(threads);
+        int? threads = parse.GetValue(_threads);
+        if (threads < 1) throw new UsageException("--threads expects a positive integer");
+        var dtype = Training.Trainer.ParseDtype(parse.GetValue(_dtype)!);
+        TorchRuntime.SetThreads(threads ?? 0);
         double measured = PeakFlops.Measure(dtype);
         string path = PeakFlops.CachePath(dtype, get_num_threads());
         double peak = PeakFlops.Record(path, measured);

@@ -1,33 +1,31 @@
+using System.CommandLine;
 using SharpTitan.Metrics;
 
 namespace SharpTitan.Cli.Commands;
 
 /// <summary>
-/// `sharptitan plot RUN_DIR... --out FILE.png`: loss curves and throughput of one or several runs;
+/// `sharptitan plot RUN_DIR... [--out FILE.png]`: loss curves and throughput of one or several run folders, each run
+/// in a folder's metrics.jsonl its own series; without --out, metrics.png next to the first folder's metrics.jsonl.
 /// `sharptitan plot --pipeline TRACE_DIR --out FILE.png`: a pipeline run's schedule from one profiling iteration's traces.
 /// </summary>
-public sealed class PlotCommand : ICommand
+public sealed class PlotCommand : VerbCommand
 {
-    public string Name => "plot";
-    public string Summary => "plot loss and throughput of runs: RUN_DIR... --out FILE.png (or --pipeline TRACE_DIR: the schedule)";
+    private readonly Argument<string[]> _runs = new("RUN_DIR") { Description = "run folders (job.dump_folder of each run)", Arity = ArgumentArity.ZeroOrMore };
+    private readonly Option<string> _out = new("--out") { Description = "the PNG file to write (default: metrics.png beside the first folder's metrics.jsonl)", HelpName = "FILE.png" };
+    private readonly Option<string> _pipeline = new("--pipeline") { Description = "draw a pipeline run's schedule from a trace folder (profile_traces/iteration_N) instead", HelpName = "TRACE_DIR" };
 
-    public int Run(string[] args)
+    public PlotCommand() : base("plot", "plot loss and throughput of runs: RUN_DIR... [--out FILE.png] (or --pipeline TRACE_DIR: the schedule)") => Add(_runs, _out, _pipeline);
+
+    protected override int Run(ParseResult parse)
     {
-        string? output = null, pipeline = null;
-        var runs = new List<string>();
-        for (int i = 0; i < args.Length; i++)
-        {
-            if (args[i] == "--pipeline") pipeline = i + 1 < args.Length ? args[++i] : throw new UsageException("--pipeline needs a trace folder (profile_traces/iteration_N)");
-            else if (args[i] == "--out") output = i + 1 < args.Length ? args[++i] : throw new UsageException("--out needs a file name");
-            else if (args[i].StartsWith("--out=")) output = args[i]["--out=".Length..];
-            else if (args[i].StartsWith("--")) throw new UsageException($"unknown option '{args[i]}' (expected RUN_DIR... --out FILE.png)");
-            else runs.Add(args[i]);
-        }
-        if (output == null) throw new UsageException("--out FILE.png is required");
-        if (!output.EndsWith(".png", StringComparison.OrdinalIgnoreCase)) throw new UsageException($"--out {output}: expected a .png file");
-        if (pipeline != null) return PlotPipeline(pipeline, output);
-        if (runs.Count == 0) throw new UsageException("no run folders given (expected RUN_DIR... --out FILE.png)");
-        var histories = runs.Select(RunHistory.Load).ToList();
+        var runs = parse.GetValue(_runs) ?? [];
+        string? output = parse.GetValue(_out);
+        if (output != null && !output.EndsWith(".png", StringComparison.OrdinalIgnoreCase)) throw new UsageException($"--out {output}: expected a .png file");
+        if (parse.GetValue(_pipeline) is { } pipeline)
+            return PlotPipeline(pipeline, output ?? throw new UsageException("--pipeline needs --out FILE.png"));
+        if (runs.Length == 0) throw new UsageException("no run folders given (expected RUN_DIR... [--out FILE.png])");
+        output ??= RunPlot.DefaultOutput(runs[0]);
+        var histories = runs.SelectMany(RunHistory.Load).ToList();
         RunPlot.Save(histories, output);
         Console.WriteLine($"wrote {output} ({histories.Count} run(s): {string.Join(", ", histories.Select(h => $"{h.Label} {h.Train.Count} points"))})");
         return 0;

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using SharpTitan.Data;
 
@@ -7,35 +8,31 @@ namespace SharpTitan.Cli.Commands;
 /// `sharptitan prepare-data --tokenizer PATH (--dataset NAME | --dataset-path PATH) --out FILE.bin`: tokenizes a
 /// dataset once into a memory-mapped token file and its index, for training.dataset_path.
 /// </summary>
-public sealed class PrepareDataCommand : ICommand
+public sealed class PrepareDataCommand : VerbCommand
 {
-    public string Name => "prepare-data";
-    public string Summary => "pre-tokenize a dataset: --tokenizer PATH --dataset NAME | --dataset-path PATH --out FILE.bin [--text-field F] [--txt-split file|blank_lines]";
+    private readonly Option<string> _tokenizer = new("--tokenizer") { Description = "the tokenizer (as model.tokenizer_path)", HelpName = "PATH", Required = true };
+    private readonly Option<string?> _dataset = new("--dataset") { Description = "a dataset name (as training.dataset)", HelpName = "NAME" };
+    private readonly Option<string?> _datasetPath = new("--dataset-path") { Description = "the dataset's files (as training.dataset_path)", HelpName = "PATH" };
+    private readonly Option<string> _out = new("--out") { Description = "the token file to write; its index goes beside it", HelpName = "FILE.bin", Required = true };
+    private readonly Option<string> _textField = new("--text-field") { Description = "the JSON field holding the text", HelpName = "F", DefaultValueFactory = _ => "text" };
+    private readonly Option<string> _txtSplit = new("--txt-split") { Description = ".txt files: one document per file or per blank-line block", DefaultValueFactory = _ => "file" };
 
-    public int Run(string[] args)
+    public PrepareDataCommand() : base("prepare-data",
+        "pre-tokenize a dataset: --tokenizer PATH --dataset NAME | --dataset-path PATH --out FILE.bin [--text-field F] [--txt-split file|blank_lines]")
     {
-        string? tokenizerPath = null, dataset = null, datasetPath = null, output = null;
-        string textField = "text", txtSplit = "file";
-        for (int i = 0; i < args.Length; i++)
-        {
-            string Next() => i + 1 < args.Length ? args[++i] : throw new UsageException($"{args[i]} needs a value");
-            switch (args[i])
-            {
-                case "--tokenizer": tokenizerPath = Next(); break;
-                case "--dataset": dataset = Next(); break;
-                case "--dataset-path": datasetPath = Next(); break;
-                case "--out": output = Next(); break;
-                case "--text-field": textField = Next(); break;
-                case "--txt-split": txtSplit = Next(); break;
-                default: throw new UsageException($"unknown option '{args[i]}' (expected --tokenizer, --dataset, --dataset-path, --out, --text-field, --txt-split)");
-            }
-        }
-        if (tokenizerPath == null || output == null || (dataset == null && datasetPath == null))
-            throw new UsageException("needs --tokenizer PATH, --dataset NAME or --dataset-path PATH, and --out FILE.bin");
-        if (txtSplit is not ("file" or "blank_lines")) throw new UsageException($"--txt-split \"{txtSplit}\": expected file or blank_lines");
+        _txtSplit.AcceptOnlyFromAmong("file", "blank_lines");
+        Add(_tokenizer, _dataset, _datasetPath, _out, _textField, _txtSplit);
+    }
+
+    protected override int Run(ParseResult parse)
+    {
+        string tokenizerPath = parse.GetValue(_tokenizer)!, output = parse.GetValue(_out)!;
+        string? dataset = parse.GetValue(_dataset), datasetPath = parse.GetValue(_datasetPath);
+        if (dataset == null && datasetPath == null) throw new UsageException("needs --dataset NAME or --dataset-path PATH");
 
         var tokenizer = TokenizerLoader.Load(tokenizerPath);
-        var source = DatasetCatalog.Resolve(dataset ?? datasetPath!, datasetPath, "prepare-data", new TextOptions(textField, txtSplit == "blank_lines"));
+        var text = new TextOptions(parse.GetValue(_textField)!, parse.GetValue(_txtSplit) == "blank_lines");
+        var source = DatasetCatalog.Resolve(dataset ?? datasetPath!, datasetPath, "prepare-data", text);
         var clock = Stopwatch.StartNew();
         string temp = output + ".tmp";
         long tokens, docs;

@@ -5,27 +5,27 @@ namespace SharpTitan.Cli.Commands;
 
 /// <summary>
 /// The training log of this rank: the console on rank 0; with several ranks, also DUMP_FOLDER/logs/rank_N.log
-/// on every rank (each line prefixed by nothing: the file name says the rank).
+/// on every rank (each line after its UTC time, <see cref="TimestampedWriter"/>; the file name says the rank).
 /// </summary>
 public sealed class RankLog : TextWriter
 {
     private readonly TextWriter? _console;
-    private readonly StreamWriter? _file;
+    private readonly TextWriter? _file;
 
-    private RankLog(TextWriter? console, StreamWriter? file) => (_console, _file) = (console, file);
+    private RankLog(TextWriter? console, TextWriter? file) => (_console, _file) = (console, file);
 
     public override Encoding Encoding => Encoding.UTF8;
 
     public static RankLog Open(string dumpFolder, IProcessGroup world)
     {
-        StreamWriter? file = null;
+        TextWriter? file = null;
         if (world.Size > 1)
         {
             var dir = Path.Combine(dumpFolder, "logs");
             try
             {
                 Directory.CreateDirectory(dir);
-                file = new StreamWriter(Path.Combine(dir, $"rank_{world.Rank}.log"), append: false) { AutoFlush = true };
+                file = new TimestampedWriter(new StreamWriter(Path.Combine(dir, $"rank_{world.Rank}.log"), append: false) { AutoFlush = true });
             }
             catch (Exception e) when (SharpTitan.IO.StorageException.IsFileSystemError(e))
             {

@@ -1,4 +1,4 @@
-using SharpTitan.Config;
+using System.CommandLine;
 using SharpTitan.Distributed;
 using SharpTitan.Training;
 
@@ -9,16 +9,19 @@ namespace SharpTitan.Cli.Commands;
 /// prints to the console, and with several ranks every rank also writes its log to DUMP_FOLDER/logs/rank_N.log.
 /// SIGTERM, SIGINT or SIGUSR1 stop it gracefully (see <see cref="StopRequest"/>): exit code 75 after the save.
 /// </summary>
-public sealed class TrainCommand : ICommand
+public sealed class TrainCommand : VerbCommand
 {
-    public string Name => "train";
-    public string Summary => "train a model: --config FILE [--section.key value ...]";
+    private readonly ConfigArguments _config = new();
 
-    public int Run(string[] args)
+    public TrainCommand() : base("train", "train a model: --config FILE [--section.key value ...]") => _config.AddTo(Command);
+
+    public override string HelpNotes => ConfigArguments.HelpNotes;
+
+    protected override int Run(ParseResult parse)
     {
-        var config = ConfigLoader.FromCommandLine(args);
+        var config = _config.Load(parse);
         var world = DistributedRuntime.Initialize();
-        if (config.Job.PrintConfig && world.Rank == 0) Console.WriteLine(ConfigPrinter.ToToml(config));
+        if (config.Job.PrintConfig && world.Rank == 0) Console.WriteLine(Config.ConfigPrinter.ToToml(config));
         using var log = RankLog.Open(config.Job.DumpFolder, world);
         var synchronizedLog = TextWriter.Synchronized(log); // the signal handler writes too
         // Installed until the process ends: after a first signal, a second one always stops at once.
@@ -30,7 +33,7 @@ public sealed class TrainCommand : ICommand
             trainer.Run();
             stoppedAfter = trainer.StoppedAfterStep;
         }
-        catch (TrainingDivergedException e)
+        catch (Exception e) when (e is TrainingDivergedException or DeviceOutOfMemoryException)
         {
             log.WriteLine($"sharptitan train: {e.Message}");
             Console.Error.WriteLine($"sharptitan train: {e.Message}");

@@ -55,6 +55,12 @@ internal sealed partial record CheckpointMetadata
     public int WorldSize { get; init; }
     /// <summary>DataLoaderState as JSON (the global stream's position: the same on every rank).</summary>
     public string? DataLoader { get; init; }
+    /// <summary>
+    /// The tokenizer file the run trained with, copied into the step folder (tokenizer/NAME, listed in
+    /// <see cref="Files"/>; see <see cref="CheckpointTokenizer"/>). Absent in older checkpoints and with cl100k_base:
+    /// readers then use the config's model.tokenizer_path.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Tokenizer { get; init; }
     public List<FileEntry> Files { get; init; } = [];
     public List<TensorEntry> Tensors { get; init; } = [];
 

@@ -5,10 +5,16 @@ using static TorchSharp.torch;
 
 namespace SharpTitan.Checkpoint;
 
-/// <summary>What a step folder says about its model: the job config it was trained with and the model's shape.</summary>
-public sealed record CheckpointModel(string StepFolder, JobConfig Config, ModelArgs Args)
+/// <summary>
+/// What a step folder says about its model: the job config it was trained with, the model's shape, and the tokenizer
+/// file it carries (<see cref="TokenizerFile"/>; null in checkpoints written before tokenizers were carried).
+/// </summary>
+public sealed record CheckpointModel(string StepFolder, JobConfig Config, ModelArgs Args, string? TokenizerFile = null)
 {
-    /// <summary>Reads step-N/config.toml; the vocabulary size comes from the stored embedding (no tokenizer needed).</summary>
+    /// <summary>
+    /// Reads step-N/config.toml; the vocabulary size comes from the stored embedding (no tokenizer needed). The
+    /// carried tokenizer files are checked against their SHA-256 here.
+    /// </summary>
     public static CheckpointModel Open(string path)
     {
         var step = CheckpointFolder.ResolveUserPath(path);
@@ -20,11 +26,18 @@ public sealed record CheckpointModel(string StepFolder, JobConfig Config, ModelA
                         ?? throw new InvalidDataException($"{step}: no model.tok_embeddings.weight in the checkpoint");
         if (!ModelFlavors.Llama3.TryGetValue(config.Model.Flavor, out var flavor))
             throw new ConfigException($"{toml}: model.flavor \"{config.Model.Flavor}\" is not a known flavor");
-        return new CheckpointModel(step, config, flavor with { VocabSize = (int)embedding.Shape[0], MaxSeqLen = config.Training.SeqLen });
+        return new CheckpointModel(step, config, flavor with { VocabSize = (int)embedding.Shape[0], MaxSeqLen = config.Training.SeqLen },
+            CheckpointTokenizer.Find(step, meta));
     }
 
-    /// <summary>The tokenizer the run trained with (model.tokenizer_path of its config, or an override).</summary>
-    public ITokenizer Tokenizer(string? overridePath = null) => TokenizerLoader.Load(overridePath ?? Config.Model.TokenizerPath);
+    /// <summary>
+    /// Where the tokenizer the run trained with is: an override, else the copy in the step folder, else (an older
+    /// checkpoint) model.tokenizer_path of its config.
+    /// </summary>
+    public string TokenizerPath(string? overridePath = null) => overridePath ?? TokenizerFile ?? ModelAssets.TokenizerPath(Config.Model);
+
+    /// <summary>The tokenizer the run trained with (see <see cref="TokenizerPath"/>).</summary>
+    public ITokenizer Tokenizer(string? overridePath = null) => TokenizerLoader.Load(TokenizerPath(overridePath));
 
     /// <summary>
     /// The checkpoint's model on one process, in fp32 and eval mode (inference, export); <paramref name="maxSeqLen"/>

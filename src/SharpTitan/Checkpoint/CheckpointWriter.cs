@@ -6,14 +6,15 @@ using static TorchSharp.torch;
 
 namespace SharpTitan.Checkpoint;
 
-/// <summary>What a save records besides tensors.</summary>
-internal sealed record SaveInfo(int Step, bool ModelOnly, long OptimizerStep, string? DataLoader, string ConfigToml);
+/// <summary>What a save records besides tensors: the step, the job config and the tokenizer files it carries.</summary>
+internal sealed record SaveInfo(int Step, bool ModelOnly, long OptimizerStep, string? DataLoader, string ConfigToml,
+    IReadOnlyList<CarriedFile>? Tokenizer = null);
 
 /// <summary>
 /// Writes one checkpoint step. Every rank writes shard-R.bin (its pieces) and then shard-R.json (their chunks and
 /// the file's SHA-256) into step-N.tmp-save/; rank 0 waits for every manifest, merges them into metadata.json,
 /// and renames the folder to step-N/. A save that dies midway leaves only the temporary folder, which loading
-/// never picks. <see cref="Begin"/> and <see cref="Finish"/> hold the collectives (main thread);
+/// never picks. <see cref="Begin"/> and <see cref="Save"/> hold the collectives (main thread);
 /// <see cref="WriteRank"/> and <see cref="Complete"/> touch files only, so they may run on a background thread.
 /// Rank 0's wait for the other ranks is bounded like a barrier: under MPI the watchdog ends the job when it lasts
 /// longer than its current timeout (comm.train_timeout_seconds while training), naming the ranks whose shard is
@@ -102,6 +103,8 @@ internal sealed class CheckpointWriter(string root, IProcessGroup world, int kee
         var manifests = WaitForManifests(temp, info.Step);
         var files = manifests.Select(m => m.File).ToList();
         files.Add(ShardFile.WriteText(Path.Combine(temp, ConfigFile), info.ConfigToml));
+        var tokenizer = CheckpointTokenizer.Write(temp, info.Tokenizer ?? []);
+        files.AddRange(tokenizer);
         var tensors = manifests.SelectMany(m => m.Chunks.Select(c => (m.File.Name, c)))
             .GroupBy(x => x.c.Tensor)
             .Select(g => new TensorEntry(g.Key, g.First().c.Dtype, g.First().c.Shape,
@@ -112,7 +115,7 @@ internal sealed class CheckpointWriter(string root, IProcessGroup world, int kee
         var meta = new CheckpointMetadata
         {
             Step = info.Step, ModelOnly = info.ModelOnly, OptimizerStep = info.OptimizerStep, WorldSize = world.Size,
-            DataLoader = info.DataLoader, Files = files, Tensors = tensors,
+            DataLoader = info.DataLoader, Tokenizer = tokenizer.FirstOrDefault()?.Name, Files = files, Tensors = tensors,
         };
         ShardFile.WriteText(Path.Combine(temp, CheckpointMetadata.FileName), meta.ToJson());
         for (int r = 0; r < world.Size; r++) File.Delete(Path.Combine(temp, $"shard-{r}.json"));

@@ -30,6 +30,8 @@ public sealed class Checkpointer : IDisposable
     private readonly AdamW _optimizer;
     private readonly TextWriter _log;
     private readonly CheckpointWriter _writer;
+    /// <summary>The tokenizer files every save carries, read at the start (rank 0, which writes them).</summary>
+    private readonly IReadOnlyList<CarriedFile> _tokenizer;
     private Task? _pending;
 
     public string Root { get; }
@@ -51,6 +53,7 @@ public sealed class Checkpointer : IDisposable
                 throw new ConfigException($"checkpoint.exclude_from_loading: unknown key \"{key}\" (expected {string.Join(", ", ExcludableKeys)})");
         Root = Path.Combine(config.Job.DumpFolder, _c.Folder);
         _writer = new CheckpointWriter(Root, world, _c.KeepLatestK, TimeSpan.FromSeconds(config.Comm.TrainTimeoutSeconds));
+        _tokenizer = world.Rank == 0 ? CheckpointTokenizer.Read(config.Model) : [];
         if (world.Rank == 0)
         {
             try { Directory.CreateDirectory(Root); }
@@ -203,8 +206,8 @@ public sealed class Checkpointer : IDisposable
     }
 
     /// <summary>
-    /// checkpoint.last_save_in_hf: the final model as a Hugging Face folder step-N (safetensors + config.json, in
-    /// export_dtype). It has no metadata.json, so resuming never picks it; `convert --from hf` or
+    /// checkpoint.last_save_in_hf: the final model as a Hugging Face folder step-N (safetensors, config.json,
+    /// generation_config.json and the tokenizer files, in export_dtype; see <see cref="HfCheckpoint.Export"/>). It has no metadata.json, so resuming never picks it; `convert --from hf` or
     /// initial_load_in_hf reads it back. Written to a temporary folder and renamed, as every save.
     /// </summary>
     private void SaveHuggingFace(int step)
@@ -223,8 +226,8 @@ public sealed class Checkpointer : IDisposable
                 try
                 {
                     if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
-                    HfCheckpoint.Export(parameters.ToDictionary(p => p.Name, p => p.Value), _parts.Model.Args, temp,
-                        _c.ExportDtype.ToScalarType());
+                    HfCheckpoint.Export(parameters.ToDictionary(p => p.Name, p => p.Value), _parts.Model.Args,
+                        ModelAssets.TokenizerPath(_config.Model), temp, _c.ExportDtype.ToScalarType());
                     FolderSwap.Replace(temp, final, final + ".tmp-old");
                 }
                 catch (Exception e) when (StorageException.IsFileSystemError(e))
@@ -263,7 +266,7 @@ public sealed class Checkpointer : IDisposable
         if (modelOnly && KeepsFullState(step, "a model-only save")) return;
         Waits.Add(sw.Elapsed.TotalSeconds);
         var exportDtype = modelOnly ? _c.ExportDtype.ToScalarType() : (ScalarType?)null;
-        var info = new SaveInfo(step, modelOnly, _optimizer.StepCount, loader, ConfigPrinter.ToToml(_config));
+        var info = new SaveInfo(step, modelOnly, _optimizer.StepCount, loader, ConfigPrinter.ToToml(_config), _tokenizer);
         bool background = _c.AsyncMode == CheckpointAsyncMode.Async;
         var data = new List<(StatePiece, Tensor)>();
         string temp = _writer.Begin(step);

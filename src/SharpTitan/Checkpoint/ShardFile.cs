@@ -44,7 +44,8 @@ internal static class ShardFile
     private static unsafe void WriteBytes(FileStream fs, IncrementalHash hash, Tensor data, long bytes, ProgressBar? progress)
     {
         if (!data.is_contiguous()) throw new ArgumentException("shard data must be contiguous");
-        byte* p = (byte*)TensorMemory.DataPointer(data);
+        using var host = ComputeDevice.HostCopy(data); // files hold host bytes, whatever the device
+        byte* p = (byte*)TensorMemory.DataPointer(host ?? data);
         for (long done = 0; done < bytes; done += Block)
         {
             var span = new ReadOnlySpan<byte>(p + done, (int)Math.Min(Block, bytes - done));
@@ -55,15 +56,28 @@ internal static class ShardFile
     }
 
     /// <summary>Writes a small text file and fsyncs it; returns its entry.</summary>
-    public static FileEntry WriteText(string path, string text)
+    public static FileEntry WriteText(string path, string text) =>
+        WriteBytes(path, System.Text.Encoding.UTF8.GetBytes(text), Path.GetFileName(path));
+
+    /// <summary>Writes a small file and fsyncs it; returns its entry under <paramref name="name"/> (relative to the step folder).</summary>
+    public static FileEntry WriteBytes(string path, byte[] bytes, string name)
     {
-        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
         using (var fs = new FileStream(path, FileMode.Create, FileAccess.Write))
         {
             fs.Write(bytes);
             fs.Flush(flushToDisk: true);
         }
-        return new FileEntry(Path.GetFileName(path), bytes.Length, Convert.ToHexStringLower(SHA256.HashData(bytes)));
+        return new FileEntry(name, bytes.Length, Convert.ToHexStringLower(SHA256.HashData(bytes)));
+    }
+
+    /// <summary>Checks a small file against its entry (size and SHA-256); throws naming the file.</summary>
+    public static void Verify(string path, FileEntry entry)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint file {path} is missing");
+        var bytes = File.ReadAllBytes(path);
+        var actual = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        if (bytes.Length != entry.Bytes || actual != entry.Sha256)
+            throw new InvalidDataException($"checkpoint file {path} fails its checksum ({bytes.Length} bytes, SHA-256 {actual[..12]}...; expected {entry.Bytes} bytes, {entry.Sha256[..12]}...): the file was altered or damaged");
     }
 
     /// <summary>Makes a rename inside the folder durable (fsync of the directory; a no-op where unsupported).</summary>

@@ -6,24 +6,6 @@ namespace SharpTitan.Config;
 /// <summary>Builds a <see cref="JobConfig"/> from defaults, a TOML file, then `--section.key value` overrides.</summary>
 public static class ConfigLoader
 {
-    /// <summary>Parses `--config FILE` and overrides from a command line; other arguments are an error.</summary>
-    public static JobConfig FromCommandLine(string[] args)
-    {
-        string? path = null;
-        var rest = new List<string>();
-        for (int i = 0; i < args.Length; i++)
-        {
-            if (args[i] == "--config" || args[i] == "--job.config_file")
-            {
-                if (i + 1 >= args.Length) throw new ConfigException($"{args[i]} needs a file path");
-                path = args[++i];
-            }
-            else if (args[i].StartsWith("--config=")) path = args[i]["--config=".Length..];
-            else rest.Add(args[i]);
-        }
-        return Load(path, rest);
-    }
-
     public static JobConfig Load(string? tomlPath, IReadOnlyList<string>? overrides = null)
     {
         var config = new JobConfig();
@@ -62,7 +44,10 @@ public static class ConfigLoader
         }
     }
 
-    /// <summary>`--section.key value`, `--section.key=value`, bare `--section.flag` (true) for booleans.</summary>
+    /// <summary>
+    /// `--section.key value`, `--section.key=value`, bare `--section.flag` (true) for booleans, and torchtitan's
+    /// spellings (<see cref="OverrideName"/>): hyphens for underscores, `--section.no-flag` (false).
+    /// </summary>
     public static void ApplyOverrides(JobConfig config, IReadOnlyList<string> args)
     {
         for (int i = 0; i < args.Count; i++)
@@ -74,8 +59,12 @@ public static class ConfigLoader
             string? value = null;
             int eq = body.IndexOf('=');
             if (eq >= 0) { value = body[(eq + 1)..]; body = body[..eq]; }
-            int dot = body.IndexOf('.');
-            var key = ConfigSchema.FindKey(body[..dot], body[(dot + 1)..], "command line: ");
+            var (key, negated) = OverrideName.Resolve(body);
+            if (negated)
+            {
+                if (value != null) throw new ConfigException($"command line: --{body} takes no value (it sets {key.FullName} = false)");
+                value = "false";
+            }
             if (value == null)
             {
                 bool nextIsValue = i + 1 < args.Count && !args[i + 1].StartsWith("--");

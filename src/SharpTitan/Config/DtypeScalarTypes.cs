@@ -25,6 +25,9 @@ public static class DtypeScalarTypes
     /// <summary>Bytes per element.</summary>
     public static int Size(this Dtype dtype) => Row(dtype).Size;
 
+    /// <summary>torch's name of a ScalarType (`float32`, `bfloat16`), as configs write it; TorchSharp's name when it has none here.</summary>
+    public static string TorchName(this ScalarType type) => type.ToDtype()?.ToConfigString() ?? type.ToString();
+
     /// <summary>The dtype of a ScalarType, or null when it has no name here.</summary>
     public static Dtype? ToDtype(this ScalarType type)
     {

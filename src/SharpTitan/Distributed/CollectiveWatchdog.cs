@@ -88,6 +88,13 @@ internal sealed class CollectiveWatchdog : IDisposable
         public void Dispose() => _slot.Operation = null;
     }
 
+    /// <summary>
+    /// Ends the job now with <paramref name="what"/> (for backends that detect a stuck collective themselves, as
+    /// the NCCL group does from its CUDA events); does not return.
+    /// </summary>
+    internal void Abort(string what) =>
+        _abort($"rank {_rank}: watchdog: {what} within {CurrentTimeout.TotalSeconds:0.###} s ({(_training ? "train" : "init")} timeout); aborting the job");
+
     private void Run()
     {
         while (!_stop.Token.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(100)))

@@ -1,3 +1,4 @@
+using SharpTitan.Native;
 using SharpTitan.Models.Llama3;
 using static TorchSharp.torch;
 
@@ -20,13 +21,16 @@ internal sealed class Float8Converter : IFloat8AllGather, IDisposable
     public IReadOnlyList<Float8LinearKernel> Kernels => [.. _byWeight.Values];
     /// <summary>How the matmuls run (emulation for rowwise even without float8.emulate: see <see cref="Describe"/>).</summary>
     public Float8MatmulMode Mode { get; }
+    private readonly bool _onGpu;
 
     /// <param name="tp">How tensor parallel split the weights (null without TP).</param>
     public Float8Converter(Transformer model, Float8Options options, IWeightSplit? tp, Action<string> log)
     {
         Options = options;
         _tp = tp;
-        Mode = options.Emulate || options.Recipe.Rowwise ? Float8MatmulMode.Emulated : Float8MatmulMode.ScaledMm;
+        // libtorch's CPU _scaled_mm takes tensorwise scales only; CUDA's takes rowwise ones too (bf16 output).
+        _onGpu = model.parameters().Any(p => !ComputeDevice.IsCpu(p.device));
+        Mode = options.Emulate || (options.Recipe.Rowwise && !_onGpu) ? Float8MatmulMode.Emulated : Float8MatmulMode.ScaledMm;
         var filtered = new List<string>();
         foreach (var (name, module) in model.named_modules())
         {
@@ -53,7 +57,7 @@ internal sealed class Float8Converter : IFloat8AllGather, IDisposable
         string matmul = Mode == Float8MatmulMode.Emulated
             ? Options.Emulate ? "emulated (float8.emulate: float8 values multiplied in the compute dtype)"
                 : "emulated (libtorch's CPU _scaled_mm takes one scale per tensor only; rowwise recipes multiply the float8 values in the compute dtype)"
-            : $"libtorch _scaled_mm ({CpuFloat8.Describe()})";
+            : _onGpu ? "libtorch CUDA _scaled_mm (float8 tensor cores)" : $"libtorch _scaled_mm ({CpuFloat8.Describe()})";
         string gather = Options.FsdpFloat8AllGather ? $", FSDP gathers float8 weights{(Options.PrecomputeScales ? " (scales precomputed after each optimizer step)" : "")}" : "";
         string kept = filtered.Count > 0 ? $"; kept in high precision (float8.filter_fqns): {string.Join(", ", filtered)}" : "";
         return $"float8: {_converted.Count} linear layers, recipe {Options.Recipe.Name}, matmuls {matmul}{gather}{kept}; MFU is not reported (not well-defined with float8)";

@@ -1,3 +1,4 @@
+using SharpTitan.Native;
 using static TorchSharp.torch;
 
 namespace SharpTitan.Float8;
@@ -45,11 +46,11 @@ internal sealed class Float8LinearFunction : autograd.SingleTensorFunction<Float
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
     {
+        using var scope = new BackwardScope(gradOutput);
         var saved = (Saved)ctx.get_data("saved");
         var kernel = saved.Call.Kernel;
         var recipe = kernel.Recipe;
         var mode = kernel.Mode;
-        using var scope = NewDisposeScope();
         var tensors = ctx.get_saved_variables();
         var g = gradOutput.contiguous();
         var dtype = g.dtype;
@@ -78,6 +79,6 @@ internal sealed class Float8LinearFunction : autograd.SingleTensorFunction<Float
                 gradWeight = ScaledMatmul.Multiply(gColumns.T(), xColumns, dtype, mode);
             }
         }
-        return [gradInput.to(saved.InputDtype).MoveToOuterDisposeScope(), gradWeight.to(saved.WeightDtype).MoveToOuterDisposeScope(), null!];
+        return scope.HandOut(gradInput.to(saved.InputDtype), gradWeight.to(saved.WeightDtype), null);
     }
 }

@@ -20,7 +20,9 @@ internal static class ScaledMatmul
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         Tensor result;
-        if (mode == Float8MatmulMode.ScaledMm && a.IsTensorwise && b.IsTensorwise)
+        // CUDA's kernel also takes rowwise scales, for a bf16 output; the CPU's tensorwise ones only.
+        bool kernel = a.IsTensorwise && b.IsTensorwise || !ComputeDevice.IsCpu(a.Data.device) && outDtype == ScalarType.BFloat16;
+        if (mode == Float8MatmulMode.ScaledMm && kernel)
             result = ScaledMatmulKernel.Run(a.Data, b.Data, a.Scale.reciprocal(), b.Scale.reciprocal(), outDtype);
         else
         {

@@ -48,7 +48,9 @@ public static class TextGenerator
         {
             using var scope = NewDisposeScope();
             var context = tokens.Skip(Math.Max(0, tokens.Count - model.Args.MaxSeqLen)).Select(t => (long)t).ToArray();
-            var logits = model.forward(tensor(context, [1, context.Length]))[0, -1].to(ScalarType.Float32);
+            var device = model.tok_embeddings.weight!.device;
+            // sampled on the host with a host generator, so a seed gives the same text on every device
+            var logits = model.forward(tensor(context, [1, context.Length]).to(device))[0, -1].to(ScalarType.Float32).cpu();
             int next = Pick(logits, options, generator);
             tokens.Add(next);
             if (next == options.EosId) break;

@@ -2,32 +2,41 @@ using System.Text.Json;
 
 namespace SharpTitan.Metrics;
 
-/// <summary>One JSON line per logged step in {dump_folder}/metrics.jsonl (or metrics_rank{r}.jsonl for every rank).</summary>
+/// <summary>
+/// One JSON line per logged step in {dump_folder}/metrics.jsonl (or metrics_rank{r}.jsonl for every rank), each with
+/// the id of its run (<see cref="RunHistory"/>): a fresh run appends under the next id, a resumed run under the id
+/// of the file's last line.
+/// </summary>
 internal sealed class MetricsFileWriter : IDisposable
 {
     private readonly StreamWriter _writer;
     public string Path { get; }
+    /// <summary>The run id this start writes under.</summary>
+    public int Run { get; }
 
-    public MetricsFileWriter(string dumpFolder, int? rank)
+    public MetricsFileWriter(string dumpFolder, int? rank, bool resumed)
     {
         Directory.CreateDirectory(dumpFolder);
-        Path = System.IO.Path.Combine(dumpFolder, rank is int r ? $"metrics_rank{r}.jsonl" : "metrics.jsonl");
+        Path = System.IO.Path.Combine(dumpFolder, RunHistory.FileName(rank));
+        int last = RunHistory.LastRun(Path);
+        Run = resumed ? Math.Max(last, 1) : last + 1;
         _writer = new StreamWriter(Path, append: true) { AutoFlush = true };
     }
 
     public void Write(StepMetrics m, double? validationLoss = null) =>
         _writer.WriteLine(JsonSerializer.Serialize(new MetricsRecord(
-            m.Step, m.Loss, m.GradNorm, m.Lr, m.TokensPerSecond, m.Tflops, m.MfuPercent, m.RssGiB, m.RssPercent,
+            Run, m.Step, m.Loss, m.GradNorm, m.Lr, m.TokensPerSecond, m.Tflops, m.MfuPercent, m.RssGiB, m.RssPercent,
             m.DataWaitPercent, validationLoss, DateTime.UtcNow.ToString("o"))));
 
     public void WriteValidation(int step, double validationLoss) =>
-        _writer.WriteLine(JsonSerializer.Serialize(new { step, validation_loss = validationLoss, time = DateTime.UtcNow.ToString("o") }));
+        _writer.WriteLine(JsonSerializer.Serialize(new { run = Run, step, validation_loss = validationLoss, time = DateTime.UtcNow.ToString("o") }));
 
     public void Dispose() => _writer.Dispose();
 }
 
 /// <summary>The fields of a metrics.jsonl line (snake_case as torchtitan's metric names).</summary>
 internal sealed record MetricsRecord(
+    [property: System.Text.Json.Serialization.JsonPropertyName("run")] int Run,
     [property: System.Text.Json.Serialization.JsonPropertyName("step")] int Step,
     [property: System.Text.Json.Serialization.JsonPropertyName("loss")] double Loss,
     [property: System.Text.Json.Serialization.JsonPropertyName("grad_norm")] double GradNorm,

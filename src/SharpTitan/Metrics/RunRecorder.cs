@@ -18,7 +18,8 @@ internal sealed class RunRecorder : IDisposable
     private readonly ProfilingSchedule? _profiling;
     public TensorBoardWriter? TensorBoard { get; }
 
-    public RunRecorder(JobConfig config, TextWriter log, int rank = 0)
+    /// <param name="resumed">The run continues from a checkpoint: metrics.jsonl goes on under its run id.</param>
+    public RunRecorder(JobConfig config, TextWriter log, int rank = 0, bool resumed = false)
     {
         _config = config;
         _rank = rank;
@@ -27,7 +28,7 @@ internal sealed class RunRecorder : IDisposable
         _console = new ConsoleMetricsWriter(log, ConsoleMetricsWriter.ShouldColor(config.Metrics.DisableColorPrinting) && rank == 0);
         if (writes)
         {
-            try { _file = new MetricsFileWriter(config.Job.DumpFolder, config.Metrics.SaveForAllRanks ? rank : null); }
+            try { _file = new MetricsFileWriter(config.Job.DumpFolder, config.Metrics.SaveForAllRanks ? rank : null, resumed); }
             catch (Exception e) when (StorageException.IsFileSystemError(e))
             {
                 throw StorageException.For("metrics: cannot write to the dump folder", config.Job.DumpFolder, e);
@@ -49,11 +50,23 @@ internal sealed class RunRecorder : IDisposable
     }
 
     public string? MetricsFile => _file?.Path;
+    /// <summary>The run id metrics.jsonl records this start under.</summary>
+    public int? MetricsRun => _file?.Run;
+
+    /// <summary>What this rank records and where, for the run's summary (only what is enabled).</summary>
+    public IEnumerable<(string What, string Where)> Outputs()
+    {
+        if (_file != null) yield return ("metrics", $"{_file.Path} (run {_file.Run})");
+        if (TensorBoard != null) yield return ("TensorBoard files", TensorBoard.RunFolder);
+        var p = _config.Profiling;
+        if (_profiling != null) yield return ("traces", Path.Combine(_config.Job.DumpFolder, p.SaveTracesFolder));
+        if (p.EnableMemorySnapshot) yield return ("memory snapshots", Path.Combine(_config.Job.DumpFolder, p.SaveMemorySnapshotFolder));
+    }
 
     /// <summary>Call before a step runs: opens a trace window when this step is profiled.</summary>
     public void BeginStep(int step)
     {
-        if (_profiling?.Records(step) == true && !Tracer.Active) Tracer.Start();
+        if (_profiling?.Records(step) == true && !Tracer.Active) Tracer.Start(operators: _config.Profiling.RecordOperators);
     }
 
     /// <summary>Call after a step: writes the trace at the end of a profiling cycle, and memory snapshots.</summary>

@@ -22,10 +22,14 @@ internal static class Tracer
 
     public static bool Active => _active;
 
-    public static void Start()
+    /// <param name="operators">Also record every libtorch operator (<see cref="Native.OpRecorder"/>) as a span of category "op".</param>
+    public static void Start(bool operators = false)
     {
         Events.Clear();
         _active = true;
+        if (operators)
+            Native.OpRecorder.Start((name, start, duration) => Events.Enqueue(new TraceEvent(name, "op", start, duration, Environment.CurrentManagedThreadId)),
+                () => Clock.Elapsed.TotalMicroseconds);
     }
 
     /// <summary>A span from now until the returned value is disposed (nothing when no window is open).</summary>
@@ -34,6 +38,7 @@ internal static class Tracer
     /// <summary>Stops recording and writes the events as a Chrome trace JSON file.</summary>
     public static void StopAndWrite(string path, int rank)
     {
+        Native.OpRecorder.Stop();
         _active = false;
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var sb = new StringBuilder();

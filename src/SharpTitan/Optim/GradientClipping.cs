@@ -25,6 +25,13 @@ public static class GradientClipping
         const long Block = 1 << 18; // 2 MiB of fp64: stays in cache, and malloc reuses it block after block
         using var scope = NewDisposeScope();
         using var _ = no_grad();
+        // On a GPU the blocks would each cost a host-device synchronization (thousands per step, 0.4 s of a 0.8 s
+        // step on an H200): one norm kernel per tensor (fp32 accumulation, as torch.nn.utils.clip_grad_norm_), one sync.
+        if (!Native.ComputeDevice.IsCpu(tensor.device))
+        {
+            double norm = linalg.vector_norm(tensor.detach(), 2).item<float>();
+            return norm * norm;
+        }
         var flat = tensor.detach().reshape(-1);
         long n = flat.shape[0];
         double total = 0;

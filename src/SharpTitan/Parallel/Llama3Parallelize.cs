@@ -22,7 +22,7 @@ public static class Llama3Parallelize
     public static void Validate(ModelArgs args, JobConfig config, ParallelDims dims)
     {
         TensorParallel.Validate(args, dims.Tp, TpOptions(config.Parallelism), config.Training.SeqLen,
-            config.Validation.Enable ? config.Validation.SeqLen : null);
+            config.Validation.Enable ? config.Validation.SeqLenFor(config.Training.SeqLen) : null);
         if (dims.DpEnabled && config.Training.Dtype.ToScalarType() != ScalarType.Float32)
             throw new ConfigException($"training.dtype = {config.Training.Dtype.ToConfigString()} with data parallelism: FSDP keeps float32 shards; set training.mixed_precision_param for the compute dtype");
         if (dims.PpEnabled) ValidatePipeline(args, config, dims);
@@ -71,7 +71,7 @@ public static class Llama3Parallelize
 
         // 7. Mixed precision of one process (fp32 masters); under FSDP the gathered parameters carry the compute dtype.
         //    As torchtitan: not with TP alone.
-        var mixed = MixedPrecision.Apply(model, config.Training, dtype, param, dataParallel: dims.DpEnabled || dims.TpEnabled);
+        var mixed = MixedPrecision.Apply(model, config.Training, dtype, param, dataParallel: dims.DpEnabled || dims.TpEnabled, device);
 
         // 8. FSDP / HSDP / DDP over the data-parallel ranks; else full low-precision training converts the model.
         FsdpModel? fsdp = null;

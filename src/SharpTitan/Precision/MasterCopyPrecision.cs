@@ -1,3 +1,4 @@
+using SharpTitan.Config;
 using SharpTitan.Models.Llama3;
 using TorchSharp;
 using Parameter = TorchSharp.Modules.Parameter;
@@ -54,7 +55,7 @@ internal sealed class MasterCopyPrecision : IMixedPrecision
         foreach (var (_, p, master) in _entries) p.copy_(master);
     }
 
-    public string Describe() => $"mixed precision: {_dtype} compute on a {_dtype} copy of the parameters, float32 master weights, gradients and optimizer state; logits and loss float32 (master_copy)";
+    public string Describe() => $"mixed precision: {_dtype.TorchName()} compute on a {_dtype.TorchName()} copy of the parameters, float32 master weights, gradients and optimizer state; logits and loss float32 (master_copy)";
 
     public void Dispose()
     {

@@ -34,7 +34,7 @@ internal static class ResultDump
             var bytes = Encoding.UTF8.GetBytes(name);
             w.Write(bytes.Length);
             w.Write(bytes);
-            using var f = value.detach().to(ScalarType.Float32).contiguous().reshape(-1);
+            using var f = value.detach().to(ScalarType.Float32).cpu().contiguous().reshape(-1);
             var data = f.data<float>().ToArray();
             w.Write((long)data.Length);
             foreach (var x in data) w.Write(x);

@@ -3,6 +3,7 @@ using SharpTitan.Checkpoint;
 using SharpTitan.Config;
 using SharpTitan.Data;
 using SharpTitan.Distributed;
+using SharpTitan.Distributed.Nccl;
 using SharpTitan.Metrics;
 using SharpTitan.Models.Llama3;
 using SharpTitan.Native;
@@ -30,13 +31,17 @@ public sealed class Trainer : IDisposable
     private readonly RunRecorder _recorder;
     private readonly IProcessGroup _world;
     private readonly DeviceMesh? _mesh;
+    private readonly NcclProcessGroup? _gpuWorld;
     private readonly Checkpointer? _checkpointer;
     private readonly int _startStep, _lrStepOffset;
+    private readonly long _tokensPerStep;
 
     public ModelArgs ModelArgs { get; }
     /// <summary>The model as parallelized: what the loop, checkpoints, validation and dumps talk to.</summary>
     public IModelParts Parts => _parts;
     public Transformer Model => _parts.Model;
+    /// <summary>The optimizer (benchmarks time the step's phases through it and <see cref="Parts"/>).</summary>
+    internal AdamW Optimizer => _optimizer;
     public Peak Peak { get; }
 
     /// <summary>
@@ -60,35 +65,32 @@ public sealed class Trainer : IDisposable
     {
         _config = config;
         _log = TextWriter.Synchronized(log ?? Console.Out); // the data loader's thread logs too
-        FeatureGate.RequireBuilt(config);
         TorchRuntime.SetThreads(config.Training.NumThreads);
         _world = world ?? DistributedRuntime.Initialize();
-        var p = config.Parallelism;
-        var dims = new ParallelDims(p.DataParallelReplicateDegree, p.DataParallelShardDegree, p.ContextParallelDegree,
-            p.TensorParallelDegree, p.PipelineParallelDegree, _world.Size);
+        var plan = JobCheck.Run(config, _world.Size, modelArgs);
+        var dims = plan.Dims;
         if (DistributedRuntime.Watchdog is { } watchdog)
         {
             watchdog.InitTimeout = TimeSpan.FromSeconds(config.Comm.InitTimeoutSeconds);
             watchdog.TrainTimeout = TimeSpan.FromSeconds(config.Comm.TrainTimeoutSeconds);
         }
-        if (dims.DpEnabled || dims.TpEnabled || dims.PpEnabled) _mesh = new DeviceMesh(dims, _world);
+        var device = plan.Device;
+        // On GPUs the transforms' collectives are NCCL's (MPI stays the launcher, bootstrap and host-side group).
+        if (dims.DpEnabled || dims.TpEnabled || dims.PpEnabled)
+            _mesh = new DeviceMesh(dims, ComputeDevice.IsCuda(device) ? _gpuWorld = NcclProcessGroup.Create(_world, device) : _world);
 
         long seed = config.Debug.Seed ?? Random.Shared.Next();
         manual_seed(seed);
         // libtorch's CPU kernels give identical results for a fixed thread count; debug.deterministic needs no switch
-        // here (TorchSharp has no use_deterministic_algorithms). A GPU build must set it.
+        // here. On CUDA, debug.deterministic is not wired yet (TorchSharp has no use_deterministic_algorithms; cuBLAS
+        // and SDPA's flash kernels gave the same loss curves in the GPU checks, but that is not a guarantee).
 
-        var tokenizer = TokenizerLoader.Load(config.Model.TokenizerPath);
-        ModelArgs = (modelArgs ?? ModelFlavors.Llama3[config.Model.Flavor]) with
-        {
-            VocabSize = tokenizer.VocabSize,
-            MaxSeqLen = config.Training.SeqLen,
-        };
+        var tokenizer = plan.Tokenizer;
+        ModelArgs = plan.ModelArgs;
         var dtype = config.Training.Dtype.ToScalarType();
-        Llama3Parallelize.Validate(ModelArgs, config, dims);
         var model = new Transformer(ModelArgs);
         model.InitWeights(); // same seed on every rank: identical full weights, which the transforms then split
-        _parts = Llama3Parallelize.Apply(model, config, dims, _mesh, ComputeDevice.Choose(), _log.WriteLine);
+        _parts = Llama3Parallelize.Apply(model, config, dims, _mesh, device, _log.WriteLine);
 
         var o = config.Optimizer;
         _optimizer = new AdamW(_parts.OptimizerParameters, o.Lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay, decoupled: o.Name == OptimizerName.AdamW);
@@ -106,36 +108,35 @@ public sealed class Trainer : IDisposable
 
         int local = config.Training.LocalBatchSize;
         int dpDegree = _mesh?.DpDegree ?? 1;
-        int global = config.Training.GlobalBatchSize == -1 ? local * dpDegree : config.Training.GlobalBatchSize;
-        if (global % (local * dpDegree) != 0)
-            throw new ConfigException($"'training.global_batch_size' = {global}: expected a multiple of training.local_batch_size ({local}) x the data-parallel degree ({dpDegree})");
-        _accumulationSteps = global / (local * dpDegree);
+        int global = plan.GlobalBatch;
+        _accumulationSteps = plan.AccumulationSteps;
+        _tokensPerStep = (long)global * config.Training.SeqLen;
 
-        var text = new TextOptions(config.Training.DatasetTextField, config.Training.DatasetTxtSplit == TxtDocumentSplit.BlankLines);
-        _loader = DataPipeline.CreateLoader(new DataSpec(config.Training.Dataset, config.Training.DatasetPath, "training", text),
-            tokenizer, config.Training.SeqLen, local, _mesh?.DpRank ?? 0, dpDegree, log: m => _log.WriteLine(m), resume: resume?.DataLoader);
-        if (config.Validation.Enable) _validator = new Validator(config.Validation, config.Training.SeqLen, text, tokenizer, _log);
+        _loader = DataPipeline.CreateLoader(plan.TrainingData, tokenizer, config.Training.SeqLen, local, _mesh?.DpRank ?? 0, dpDegree,
+            log: m => _log.WriteLine(m), resume: resume?.DataLoader);
+        if (config.Validation.Enable) _validator = new Validator(config.Validation, config.Training.SeqLen, plan.Text, tokenizer, _log);
 
         Peak = PeakFlops.Resolve(config.Metrics.PeakTflops, _parts.ComputeDtype, get_num_threads(), device: _parts.Device);
         _meter = new ThroughputMeter(ModelArgs.FlopsPerToken(config.Training.SeqLen), Peak.TflopsPerSecond, dims.NonDataParallelSize,
             DeviceMemory.For(_parts.Device));
-        _recorder = new RunRecorder(config, _log, _world.Rank);
+        _recorder = new RunRecorder(config, _log, _world.Rank, resumed: _startStep > 0);
 
-        LogSetup(seed, dtype, global);
+        LogSetup(seed, global);
     }
 
-    private void LogSetup(long seed, ScalarType dtype, int global)
+    private void LogSetup(long seed, int global)
     {
         var a = ModelArgs;
         _log.WriteLine($"model: llama3 {_config.Model.Flavor} (dim {a.Dim}, {a.NLayers} layers, {a.NHeads} heads, {a.KvHeads} kv heads, " +
                        $"ffn {a.FfnHiddenDim}, vocab {a.VocabSize} from the tokenizer), {a.ParameterCount():N0} parameters, " +
                        $"{a.FlopsPerToken(_config.Training.SeqLen):E3} FLOPs per token at seq_len {_config.Training.SeqLen}");
-        _log.WriteLine($"training: {PeakFlops.Name(dtype)}, {get_num_threads()} torch thread(s), local batch {_config.Training.LocalBatchSize}, " +
+        _log.WriteLine($"training: master weights {_parts.OptimizerParameters[0].dtype.TorchName()}, compute {_parts.ComputeDtype.TorchName()}, " +
+                       $"{get_num_threads()} torch thread(s), local batch {_config.Training.LocalBatchSize}, " +
                        $"global batch {global} ({_accumulationSteps} micro-step(s)), {_config.Training.Steps} steps, seed {seed}");
         foreach (var line in _parts.Describe()) _log.WriteLine(line);
         if (_parts.ReportsMfu) _log.WriteLine($"MFU peak: {Peak.TflopsPerSecond:F3} TFLOP/s ({Peak.Source})");
         if (_recorder.TensorBoard != null) _log.WriteLine($"tensorboard: {_recorder.TensorBoard.RunFolder}");
-        if (_recorder.MetricsFile != null) _log.WriteLine($"metrics: {_recorder.MetricsFile}");
+        if (_recorder.MetricsFile != null) _log.WriteLine($"metrics: {_recorder.MetricsFile} (run {_recorder.MetricsRun})");
     }
 
     public static ScalarType ParseDtype(string name) =>
@@ -156,11 +157,14 @@ public sealed class Trainer : IDisposable
         for (int step = _startStep + 1; step <= _config.Training.Steps; step++)
         {
             _recorder.BeginStep(step);
-            var r = TrainStep(step);
+            var r = TrainStepExplainingOom(step);
             results.Add(r);
             if (step == _startStep + 1) DistributedRuntime.Watchdog?.BeginTraining();
             if (step == 1 || step % _config.Metrics.LogFreq == 0 || step == _config.Training.Steps)
+            {
+                ComputeDevice.Synchronize(_parts.Device); // the interval ends when the device has run the step, not when it was queued
                 _recorder.Log(_meter.Snapshot(step, _config.Training.Steps, r.Loss, r.GradNorm, r.Lr, reportMfu: _parts.ReportsMfu));
+            }
             if (_validator != null && step % _config.Validation.Freq == 0)
                 _recorder.LogValidation(step, _validator.Run(_parts, step));
             if (step < _config.Training.Steps && Stop != null && Stop.AgreeAfterStep(step, _world))
@@ -174,9 +178,18 @@ public sealed class Trainer : IDisposable
             if (step % _config.Training.GcFreq == 0) GC.Collect();
         }
         _checkpointer?.Finish();
-        foreach (var line in _parts.Summarize(results.Count, clock.Elapsed)) _log.WriteLine(line);
+        var wall = clock.Elapsed;
+        foreach (var line in _parts.Summarize(results.Count, wall).Concat(Summary(results, wall).Lines())) _log.WriteLine(line);
         if (_config.Debug.DumpResultsFolder is { } dump) DumpResults(dump, results);
         return results;
+    }
+
+    private RunSummary Summary(List<StepResult> results, TimeSpan wall)
+    {
+        var outputs = _recorder.Outputs().ToList();
+        if (_checkpointer != null) outputs.Add(("checkpoints", _checkpointer.Root));
+        return new RunSummary(results.Select(r => (r.Step, r.Loss)).ToList(), results.Count * _tokensPerStep, wall,
+            _meter.Mean(wall.TotalSeconds, _parts.ReportsMfu), outputs);
     }
 
     /// <summary>The ranks agreed to stop after <paramref name="step"/>: a full-state save (when enabled), then the loop ends.</summary>
@@ -188,6 +201,16 @@ public sealed class Trainer : IDisposable
                        (checks > 0 ? $" (agreed at each step boundary: {checks} checks, median {median:F0} us, min {min:F0} us)" : ""));
         if (_checkpointer == null) _log.WriteLine("checkpoint.enable is off: nothing saved; the next start begins at step 1");
         else using (Tracer.Begin("checkpoint")) _checkpointer.SaveNow(step, () => _loader.State);
+    }
+
+    private StepResult TrainStepExplainingOom(int step)
+    {
+        try { return TrainStep(step); }
+        catch (Exception e) when (DeviceOutOfMemoryException.IsOutOfMemory(e))
+        {
+            var memory = DeviceMemory.For(_parts.Device);
+            throw DeviceOutOfMemoryException.At(step, e, memory.PeakBytes() / (double)(1L << 30), memory.CapacityBytes() / (double)(1L << 30));
+        }
     }
 
     public StepResult TrainStep(int step)
@@ -258,5 +281,6 @@ public sealed class Trainer : IDisposable
         _optimizer.Dispose();
         _parts.Dispose();
         _mesh?.Dispose();
+        _gpuWorld?.Dispose();
     }
 }

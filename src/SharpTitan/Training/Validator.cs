@@ -16,13 +16,13 @@ public sealed class Validator
     private readonly DataSpec _spec;
     private readonly ITokenizer _tokenizer;
     private readonly TextWriter _log;
+    private readonly int _seqLen;
 
     public Validator(ValidationSection config, int trainingSeqLen, TextOptions text, ITokenizer tokenizer, TextWriter log)
     {
-        if (config.SeqLen > trainingSeqLen)
-            throw new ConfigException($"'validation.seq_len' = {config.SeqLen}: expected at most training.seq_len ({trainingSeqLen}), the model's maximum");
+        _seqLen = CheckSeqLen(config, trainingSeqLen);
         _config = config;
-        _spec = new DataSpec(config.Dataset, config.DatasetPath, "validation", text);
+        _spec = Spec(config, text);
         _tokenizer = tokenizer;
         _log = log;
         // Open once now so a missing or empty dataset fails at start-up, not at the first evaluation.
@@ -30,8 +30,20 @@ public sealed class Validator
         probe.Next();
     }
 
+    /// <summary>The validation sequence length (unset: training.seq_len); longer than the model's maximum is an error.</summary>
+    public static int CheckSeqLen(ValidationSection config, int trainingSeqLen)
+    {
+        int seqLen = config.SeqLenFor(trainingSeqLen);
+        if (seqLen > trainingSeqLen)
+            throw new ConfigException($"'validation.seq_len' = {seqLen}: expected at most training.seq_len ({trainingSeqLen}), the model's maximum");
+        return seqLen;
+    }
+
+    /// <summary>The validation dataset [validation] names.</summary>
+    public static DataSpec Spec(ValidationSection config, TextOptions text) => new(config.Dataset, config.DatasetPath, "validation", text);
+
     private DataLoader Loader() =>
-        DataPipeline.CreateLoader(_spec, _tokenizer, _config.SeqLen, _config.LocalBatchSize, prefetch: 0);
+        DataPipeline.CreateLoader(_spec, _tokenizer, _seqLen, _config.LocalBatchSize, prefetch: 0);
 
     /// <summary>Mean loss over validation.steps batches (-1: one pass over the set, at least one batch). Collective.</summary>
     public (double Loss, int Batches) Evaluate(IModelParts parts)
@@ -68,7 +80,7 @@ public sealed class Validator
     public double Run(IModelParts parts, int step)
     {
         var (loss, batches) = Evaluate(parts);
-        _log.WriteLine($"validation: step {step,5}  loss: {loss,8:F4}  ({batches} batch(es) of {_config.LocalBatchSize} x {_config.SeqLen} from {_config.DatasetPath ?? _config.Dataset})");
+        _log.WriteLine($"validation: step {step,5}  loss: {loss,8:F4}  ({batches} batch(es) of {_config.LocalBatchSize} x {_seqLen} from {_config.DatasetPath ?? _config.Dataset})");
         return loss;
     }
 }

@@ -44,7 +44,8 @@ public class HfExportOverwriteTests
         Assert.Equal(before, Directory.GetFiles(hf).Select(Path.GetFileName).Order().ToList()); // untouched
 
         Assert.Equal(0, Convert(step3, hf, "--overwrite").Code); // one file: nothing of the sharded export may remain
-        Assert.Equal(["config.json", HfCheckpoint.SingleFile], Directory.GetFiles(hf).Select(Path.GetFileName).Order().ToList());
+        Assert.Equal(["config.json", "generation_config.json", HfCheckpoint.SingleFile, "tokenizer.json", "tokenizer_config.json"],
+            Directory.GetFiles(hf).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList());
         Assert.Equal(["hf"], Directory.GetFileSystemEntries(Path.GetDirectoryName(hf)!).Select(Path.GetFileName).ToList()); // no temp or old folder
 
         using var scope = NewDisposeScope();

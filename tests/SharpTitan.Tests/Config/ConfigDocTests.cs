@@ -46,6 +46,6 @@ public class ConfigDocTests
         }
         finally { Console.SetOut(saved); }
         Assert.Equal(0, rc);
-        Assert.Equal(ConfigHelp.Text(), output.ToString());
+        Assert.Contains(ConfigHelp.Text(), output.ToString()); // after the command's usage and options
     }
 }

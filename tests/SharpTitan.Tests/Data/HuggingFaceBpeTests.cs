@@ -19,7 +19,7 @@ public class HuggingFaceBpeTests
     }
 
     /// <summary>Writes a tokenizer.json with the 256 bytes, three merges (" t", "he", " the") and BOS/EOS.</summary>
-    private static string Write(TempDir dir, bool llamaStyle, bool arrayMerges)
+    internal static string Write(TempDir dir, bool llamaStyle, bool arrayMerges)
     {
         var alphabet = ByteAlphabet();
         var vocab = new Dictionary<string, int>();

@@ -79,6 +79,31 @@ public class ObservabilityTests
     }
 
     [Fact]
+    public void TracesHoldEveryOperatorAndTheyAddUpToTheStep()
+    {
+        var (dump, _) = TrainRun("ops", 2, "--profiling.enable_profiling", "--profiling.profile_freq", "2");
+        var trace = Directory.GetFiles(Path.Combine(dump, "profile_traces"), "rank0_trace.json", SearchOption.AllDirectories).Single();
+        using var doc = JsonDocument.Parse(File.ReadAllText(trace));
+        var spans = doc.RootElement.GetProperty("traceEvents").EnumerateArray().Where(e => e.GetProperty("ph").GetString() == "X")
+            .Select(e => (Name: e.GetProperty("name").GetString()!, Cat: e.GetProperty("cat").GetString(), Ts: e.GetProperty("ts").GetDouble(),
+                Dur: e.GetProperty("dur").GetDouble(), Tid: e.GetProperty("tid").GetInt32())).ToList();
+        var ops = spans.Where(s => s.Cat == "op").OrderBy(s => s.Ts).ThenByDescending(s => s.Dur).ToList();
+        Assert.Contains(ops, o => o.Name is "aten::mm" or "aten::addmm" or "aten::matmul");
+        Assert.Contains(ops, o => o.Name.StartsWith("autograd::engine::evaluate_function: ", StringComparison.Ordinal)); // backward nodes
+        // Operators nest; those not inside another operator on the step's thread must fit in the step and fill most of it.
+        var step = spans.Single(s => s.Name == "step");
+        double covered = 0, openEnd = double.MinValue;
+        foreach (var o in ops.Where(o => o.Tid == step.Tid && o.Ts >= step.Ts && o.Ts + o.Dur <= step.Ts + step.Dur))
+            if (o.Ts >= openEnd) { covered += o.Dur; openEnd = o.Ts + o.Dur; }
+        Assert.InRange(covered / step.Dur, 0.3, 1.0);
+
+        var (plain, _) = TrainRun("no-ops", 2, "--profiling.enable_profiling", "--profiling.profile_freq", "2", "--profiling.record_operators=false");
+        var plainTrace = File.ReadAllText(Directory.GetFiles(Path.Combine(plain, "profile_traces"), "rank0_trace.json", SearchOption.AllDirectories).Single());
+        Assert.DoesNotContain("\"cat\":\"op\"", plainTrace);
+        Assert.Contains("\"name\":\"forward\"", plainTrace);
+    }
+
+    [Fact]
     public void ProfilingScheduleTracesTheLastActiveStepsOfEachCycle()
     {
         var s = new ProfilingSchedule(freq: 10, active: 2);

@@ -76,11 +76,11 @@ public class PipelinePlanTests
         var toml = Path.Combine(Support.TestSetup.TempDir("pp-config"), "pp.toml");
         File.WriteAllText(toml, "[parallelism]\nmodule_fqns_per_model_part = [[\"tok_embeddings\", \"layers.0\"], [\"layers.1\", \"norm\", \"output\"]]\n");
         string[][] expected = [["tok_embeddings", "layers.0"], ["layers.1", "norm", "output"]];
-        Assert.Equal(expected, ConfigLoader.FromCommandLine(["--config", toml]).Parallelism.ModuleFqnsPerModelPart);
-        Assert.Equal(expected, ConfigLoader.FromCommandLine(
+        Assert.Equal(expected, ConfigLoader.Load(toml).Parallelism.ModuleFqnsPerModelPart);
+        Assert.Equal(expected, ConfigLoader.Load(null,
             ["--parallelism.module_fqns_per_model_part", "tok_embeddings,layers.0;layers.1,norm,output"]).Parallelism.ModuleFqnsPerModelPart);
         File.WriteAllText(toml, "[parallelism]\nmodule_fqns_per_model_part = [\"tok_embeddings\"]\n");
-        Assert.Contains("expected a list of lists of strings", Assert.Throws<ConfigException>(() => ConfigLoader.FromCommandLine(["--config", toml])).Message);
+        Assert.Contains("expected a list of lists of strings", Assert.Throws<ConfigException>(() => ConfigLoader.Load(toml)).Message);
     }
 
     [Theory]

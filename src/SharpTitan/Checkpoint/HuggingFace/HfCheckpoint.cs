@@ -11,18 +11,20 @@ using static TorchSharp.torch;
 namespace SharpTitan.Checkpoint.HuggingFace;
 
 /// <summary>
-/// Writes and reads a Hugging Face Llama folder: config.json plus model.safetensors, or above
-/// <c>maxShardBytes</c> model-0000K-of-0000N.safetensors with model.safetensors.index.json.
+/// Writes and reads a Hugging Face Llama folder: config.json, generation_config.json, the tokenizer files
+/// (<see cref="HfTokenizerFiles"/>) and model.safetensors, or above <c>maxShardBytes</c>
+/// model-0000K-of-0000N.safetensors with model.safetensors.index.json.
 /// </summary>
 public static class HfCheckpoint
 {
     public const string IndexFile = "model.safetensors.index.json", SingleFile = "model.safetensors";
     public const long DefaultMaxShardBytes = 5_000_000_000;
 
-    /// <summary>Exports torchtitan-named full tensors; returns the files written.</summary>
-    public static List<string> Export(IReadOnlyDictionary<string, Tensor> tensors, ModelArgs args, string folder, ScalarType dtype,
-        long maxShardBytes = DefaultMaxShardBytes)
+    /// <summary>Exports torchtitan-named full tensors with the tokenizer <paramref name="tokenizerPath"/> names; returns the files written.</summary>
+    public static List<string> Export(IReadOnlyDictionary<string, Tensor> tensors, ModelArgs args, string tokenizerPath, string folder,
+        ScalarType dtype, long maxShardBytes = DefaultMaxShardBytes)
     {
+        var tokenizer = TokenizerLoader.Load(tokenizerPath);
         Directory.CreateDirectory(folder);
         using var scope = NewDisposeScope();
         var converted = new List<(string Name, Tensor Value)>();
@@ -66,9 +68,16 @@ public static class HfCheckpoint
             written.Add(IndexFile);
         }
         progress.Finish();
-        File.WriteAllText(Path.Combine(folder, "config.json"), HfLlama.Config(args, dtype).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        written.Add("config.json");
+        WriteJson(folder, "config.json", HfLlama.Config(args, dtype, tokenizer.Specials), written);
+        WriteJson(folder, "generation_config.json", HfLlama.GenerationConfig(tokenizer.Specials), written);
+        written.AddRange(HfTokenizerFiles.Write(folder, tokenizerPath, tokenizer, args.MaxSeqLen));
         return written;
+    }
+
+    private static void WriteJson(string folder, string name, JsonObject json, List<string> written)
+    {
+        File.WriteAllText(Path.Combine(folder, name), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        written.Add(name);
     }
 
     /// <summary>Reads a Hugging Face Llama folder as torchtitan-named tensors (wq/wk back in the interleaved layout).</summary>
@@ -124,7 +133,7 @@ public static class HfCheckpoint
     {
         using var scope = NewDisposeScope();
         var tensors = CheckpointReader.ReadModel(model.StepFolder);
-        try { return (FolderReplacement.Write(folder, overwrite, temp => Export(tensors, model.Args, temp, dtype, maxShardBytes)), tensors.Count); }
+        try { return (FolderReplacement.Write(folder, overwrite, temp => Export(tensors, model.Args, model.TokenizerPath(), temp, dtype, maxShardBytes)), tensors.Count); }
         finally { foreach (var t in tensors.Values) t.Dispose(); }
     }
 
@@ -134,11 +143,15 @@ public static class HfCheckpoint
     /// <summary>
     /// A Hugging Face Llama folder as a model-only checkpoint <paramref name="output"/>/step-0 (for
     /// checkpoint.initial_load_path) of the model <paramref name="config"/> names (flavor, the tokenizer's vocabulary,
-    /// training.seq_len), which it also stores as its config.toml. Returns the step folder and the number of tensors.
+    /// training.seq_len), which it also stores as its config.toml, with the tokenizer. When the config names no
+    /// tokenizer (neither tokenizer_path nor hf_assets_path) and the folder holds one, the folder is its
+    /// model.hf_assets_path. Returns the step folder and the number of tensors.
     /// </summary>
     public static (string StepFolder, int Tensors) ImportAsCheckpoint(string hfFolder, JobConfig config, string output)
     {
-        var tokenizer = TokenizerLoader.Load(config.Model.TokenizerPath);
+        if (config.Model is { TokenizerPath: null, HfAssetsPath: null } && ModelAssets.TokenizerIn(hfFolder) != null)
+            config.Model.HfAssetsPath = Path.GetFullPath(hfFolder);
+        var tokenizer = TokenizerLoader.Load(ModelAssets.TokenizerPath(config.Model));
         if (!ModelFlavors.Llama3.TryGetValue(config.Model.Flavor, out var flavor)) throw new ConfigException($"model.flavor \"{config.Model.Flavor}\" is not a known flavor");
         var args = flavor with { VocabSize = tokenizer.VocabSize, MaxSeqLen = config.Training.SeqLen };
         using var scope = NewDisposeScope();
@@ -153,7 +166,7 @@ public static class HfCheckpoint
             var piece = TrainingState.Whole(TrainingState.Model + t.Key, t.Value);
             return (piece, piece.Slice());
         }).ToList();
-        var final = writer.Save(new SaveInfo(0, ModelOnly: true, 0, null, ConfigPrinter.ToToml(config)), data);
+        var final = writer.Save(new SaveInfo(0, ModelOnly: true, 0, null, ConfigPrinter.ToToml(config), CheckpointTokenizer.Read(config.Model)), data);
         return (final!, tensors.Count);
     }
 }

@@ -2,6 +2,7 @@ using SharpTitan.Native;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using SharpTitan.Data;
 using SharpTitan.Models.Llama3;
 using static TorchSharp.torch;
 
@@ -66,32 +67,54 @@ internal static partial class HfLlama
     public static int RotaryHeads(string ourName, ModelArgs args) =>
         ourName.EndsWith("attention.wq.weight") ? args.NHeads : ourName.EndsWith("attention.wk.weight") ? args.KvHeads : 0;
 
-    /// <summary>config.json of LlamaForCausalLM for these model args.</summary>
-    public static JsonObject Config(ModelArgs a, ScalarType dtype) => new()
+    /// <summary>
+    /// config.json of LlamaForCausalLM for these model args and special tokens: what transformers needs to build the
+    /// model as trained (rope_scaling only when the RoPE frequencies are scaled).
+    /// </summary>
+    public static JsonObject Config(ModelArgs a, ScalarType dtype, SpecialTokens specials)
     {
-        ["architectures"] = new JsonArray("LlamaForCausalLM"),
-        ["model_type"] = "llama",
-        ["hidden_size"] = a.Dim,
-        ["intermediate_size"] = a.FfnHiddenDim,
-        ["num_hidden_layers"] = a.NLayers,
-        ["num_attention_heads"] = a.NHeads,
-        ["num_key_value_heads"] = a.KvHeads,
-        ["head_dim"] = a.HeadDim,
-        ["vocab_size"] = a.VocabSize,
-        ["rms_norm_eps"] = a.NormEps,
-        ["rope_theta"] = a.RopeTheta,
-        ["rope_scaling"] = new JsonObject
+        var c = new JsonObject
         {
-            ["rope_type"] = "llama3", ["factor"] = a.RopeScalingFactor, ["low_freq_factor"] = a.RopeLowFreqFactor,
-            ["high_freq_factor"] = a.RopeHighFreqFactor, ["original_max_position_embeddings"] = a.RopeOriginalMaxPositions,
-        },
-        ["max_position_embeddings"] = a.MaxSeqLen,
-        ["tie_word_embeddings"] = a.TieEmbeddings,
-        ["hidden_act"] = "silu",
-        ["attention_bias"] = false,
-        ["mlp_bias"] = false,
-        ["torch_dtype"] = Dtypes.Name(dtype),
-    };
+            ["architectures"] = new JsonArray("LlamaForCausalLM"),
+            ["model_type"] = "llama",
+            ["hidden_size"] = a.Dim,
+            ["intermediate_size"] = a.FfnHiddenDim,
+            ["num_hidden_layers"] = a.NLayers,
+            ["num_attention_heads"] = a.NHeads,
+            ["num_key_value_heads"] = a.KvHeads,
+            ["head_dim"] = a.HeadDim,
+            ["vocab_size"] = a.VocabSize,
+            ["rms_norm_eps"] = a.NormEps,
+            ["rope_theta"] = a.RopeTheta,
+            ["rope_scaling"] = a.RopeScalingFactor > 1 ? new JsonObject
+            {
+                ["rope_type"] = "llama3", ["factor"] = a.RopeScalingFactor, ["low_freq_factor"] = a.RopeLowFreqFactor,
+                ["high_freq_factor"] = a.RopeHighFreqFactor, ["original_max_position_embeddings"] = a.RopeOriginalMaxPositions,
+            } : null,
+            ["max_position_embeddings"] = a.MaxSeqLen,
+            ["tie_word_embeddings"] = a.TieEmbeddings,
+            ["hidden_act"] = "silu",
+            ["attention_bias"] = false,
+            ["attention_dropout"] = 0.0,
+            ["mlp_bias"] = false,
+            ["torch_dtype"] = Dtypes.Name(dtype),
+            ["use_cache"] = true,
+        };
+        foreach (var (key, value) in TokenIds(specials)) c[key] = value;
+        return c;
+    }
+
+    /// <summary>generation_config.json: the special token ids generation starts and stops with.</summary>
+    public static JsonObject GenerationConfig(SpecialTokens specials)
+    {
+        var c = new JsonObject { ["_from_model_config"] = true };
+        foreach (var (key, value) in TokenIds(specials)) c[key] = value;
+        return c;
+    }
+
+    private static IEnumerable<(string Key, int Value)> TokenIds(SpecialTokens s) =>
+        new (string, int?)[] { ("bos_token_id", s.BosId), ("eos_token_id", s.EosId), ("pad_token_id", s.PadId) }
+            .Where(t => t.Item2 != null).Select(t => (t.Item1, t.Item2!.Value));
 
     /// <summary>Checks that a Hugging Face config.json describes the same shape as these args; names every difference.</summary>
     public static void CheckConfig(string path, ModelArgs a)

@@ -60,7 +60,8 @@ internal static class Safetensors
             foreach (var c in contiguous)
             {
                 long bytes = c.numel() * Dtypes.Size(c.dtype);
-                byte* p = (byte*)TensorMemory.DataPointer(c);
+                using var host = ComputeDevice.HostCopy(c); // files hold host bytes, whatever the device
+                byte* p = (byte*)TensorMemory.DataPointer(host ?? c);
                 for (long done = 0; done < bytes; done += 1 << 24)
                 {
                     int n = (int)Math.Min(1 << 24, bytes - done);

@@ -13,6 +13,8 @@ public sealed class ProfilingSection
     [Range(0, int.MaxValue)] public int ProfilerWarmup { get; set; } = 3;
     [Doc("Steps traced at the end of each cycle.")]
     [Range(1, int.MaxValue)] public int ProfilerActive { get; set; } = 1;
+    [Doc("Traces also hold every libtorch operator (and autograd node) with its time, as torch.profiler's do; not in torchtitan (its traces always have them).")]
+    public bool RecordOperators { get; set; } = true;
     [Doc("Record each rank's memory use into snapshot files.")]
     public bool EnableMemorySnapshot { get; set; }
     [Doc("Memory snapshot folder, under job.dump_folder.")]

@@ -13,6 +13,8 @@ public sealed class TrainingSection
     /// <summary>How a .txt file splits into documents: "file" (one each) or "blank_lines" (one per block). Not in torchtitan.</summary>
     [Doc("How a .txt file splits into documents: \"file\" (one each) or \"blank_lines\" (one per blank-line block); not in torchtitan.")]
     public TxtDocumentSplit DatasetTxtSplit { get; set; } = TxtDocumentSplit.File;
+    [Doc("Where to compute: \"auto\" (CUDA when a CUDA libtorch loads and sees a GPU, else the CPU), \"cpu\", or \"cuda\" (an error when CUDA cannot be loaded); each rank takes GPU local_rank modulo the GPUs seen. Not in torchtitan, which trains on the GPU it finds.")]
+    public DeviceChoice Device { get; set; } = DeviceChoice.Auto;
     [Doc("Sequences per micro-batch on each data-parallel rank.")]
     [Range(1, int.MaxValue)] public int LocalBatchSize { get; set; } = 8;
     /// <summary>-1 = local_batch_size x data-parallel degree; larger multiples accumulate gradients.</summary>

@@ -11,11 +11,14 @@ public sealed class ValidationSection
     public string? DatasetPath { get; set; }
     [Doc("Sequences per validation batch on each rank.")]
     [Range(1, int.MaxValue)] public int LocalBatchSize { get; set; } = 8;
-    [Doc("Tokens per validation sequence.")]
-    [Range(1, int.MaxValue)] public int SeqLen { get; set; } = 2048;
+    [Doc("Tokens per validation sequence; unset = training.seq_len.")]
+    [Range(1, int.MaxValue)] public int? SeqLen { get; set; }
     [Doc("Steps between validations.")]
     [Range(1, int.MaxValue)] public int Freq { get; set; } = 500;
     /// <summary>-1 = the whole validation set.</summary>
     [Doc("Validation batches per evaluation; -1 = the whole validation set.")]
     [Range(-1, int.MaxValue)] public int Steps { get; set; } = -1;
+
+    /// <summary>The validation sequence length: <see cref="SeqLen"/>, or training.seq_len when unset.</summary>
+    public int SeqLenFor(int trainingSeqLen) => SeqLen ?? trainingSeqLen;
 }

@@ -10,9 +10,10 @@ public sealed class ByteTokenizer : ITokenizer
 {
     public const int Bos = 256, Eos = 257, Pad = 258;
     public int VocabSize => 259;
+    /// <summary>The names a Hugging Face export gives the three (the byte-level JSON itself names none).</summary>
+    public SpecialTokens Specials { get; } = new("<|begin_of_text|>", Bos, "<|end_of_text|>", Eos, "<|pad|>", Pad);
     public int BosId => Bos;
     public int EosId => Eos;
-    public static int PadId => Pad;
 
     public int[] Encode(string text)
     {

@@ -15,6 +15,6 @@ public static class Cl100kBase
     public static MlTokenizerAdapter Load()
     {
         var inner = TiktokenTokenizer.CreateForEncoding(Name);
-        return new MlTokenizerAdapter(inner, VocabSize, EndOfText, EndOfText, "cl100k_base (<|endoftext|> as BOS and EOS)");
+        return new MlTokenizerAdapter(inner, VocabSize, new SpecialTokens("<|endoftext|>", EndOfText, "<|endoftext|>", EndOfText), "cl100k_base (<|endoftext|> as BOS and EOS)");
     }
 }

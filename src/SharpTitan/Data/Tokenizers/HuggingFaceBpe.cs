@@ -7,7 +7,8 @@ namespace SharpTitan.Data;
 /// <summary>
 /// Byte-level BPE from a Hugging Face tokenizer.json (model.vocab, model.merges, added_tokens, and a Split regex
 /// and/or ByteLevel pre-tokenizer), as Llama 3's Hugging Face repository ships it. BOS/EOS are the added tokens
-/// named &lt;|begin_of_text|&gt; / &lt;|end_of_text|&gt; (or &lt;s&gt; / &lt;/s&gt;, or &lt;|endoftext|&gt; for both).
+/// that tokenizer_config.json beside the file names (bos_token, eos_token), else the added tokens named
+/// &lt;|begin_of_text|&gt; / &lt;|end_of_text|&gt; (or &lt;s&gt; / &lt;/s&gt;, or &lt;|endoftext|&gt; for both).
 /// </summary>
 public static class HuggingFaceBpe
 {
@@ -37,7 +38,14 @@ public static class HuggingFaceBpe
         if (root.TryGetProperty("added_tokens", out var added) && added.ValueKind == JsonValueKind.Array)
             foreach (var t in added.EnumerateArray())
                 specials[t.GetProperty("content").GetString()!] = t.GetProperty("id").GetInt32();
-        foreach (var s in specials.Keys) vocab.Remove(s);
+        int vocabSize = Math.Max(vocab.Values.DefaultIfEmpty(-1).Max(), specials.Values.DefaultIfEmpty(-1).Max()) + 1;
+        var named = HfTokenizerConfig.Specials(path);
+        int Special(string? name, string[] guesses, string what) => name != null
+            ? Named(name, vocab, specials, ref vocabSize)
+            : Find(path, specials, guesses, what);
+        int bos = Special(named.Bos, BosNames, "BOS"), eos = Special(named.Eos, EosNames, "EOS");
+        int? pad = named.Pad is { } padName && (specials.TryGetValue(padName, out int id) || vocab.TryGetValue(padName, out id)) ? id : null;
+        foreach (var name in specials.Keys) vocab.Remove(name);
 
         string pattern = PreTokenizerPattern(path, root);
         var inner = BpeTokenizer.Create(new BpeOptions(vocab)
@@ -48,11 +56,22 @@ public static class HuggingFaceBpe
             PreTokenizer = new RegexPreTokenizer(new Regex(pattern, RegexOptions.Compiled), null),
             ByteLevel = true,
         });
-        int bos = Find(path, specials, BosNames, "BOS"), eos = Find(path, specials, EosNames, "EOS");
-        int vocabSize = Math.Max(vocab.Values.DefaultIfEmpty(-1).Max(), specials.Values.DefaultIfEmpty(-1).Max()) + 1;
-        return new MlTokenizerAdapter(inner, vocabSize, bos, eos,
+        var tokens = new SpecialTokens(named.Bos ?? Text(specials, bos), bos, named.Eos ?? Text(specials, eos), eos, pad != null ? named.Pad : null, pad);
+        return new MlTokenizerAdapter(inner, vocabSize, tokens,
             $"Hugging Face byte-level BPE {Path.GetFileName(path)}: {vocab.Count:N0} tokens, {merges.Count:N0} merges, {specials.Count} added tokens");
     }
+
+    /// <summary>
+    /// A token tokenizer_config.json names: an added token, else a vocabulary entry, else, as torchtitan's tokenizer
+    /// does, a new special token after the last id.
+    /// </summary>
+    private static int Named(string name, Dictionary<string, int> vocab, Dictionary<string, int> specials, ref int vocabSize)
+    {
+        if (specials.TryGetValue(name, out int id) || vocab.TryGetValue(name, out id)) return id;
+        return specials[name] = vocabSize++;
+    }
+
+    private static string Text(Dictionary<string, int> specials, int id) => specials.First(kv => kv.Value == id).Key;
 
     private static List<string> ReadMerges(string path, JsonElement model)
     {

@@ -4,8 +4,10 @@ namespace SharpTitan.Data;
 public interface ITokenizer
 {
     int VocabSize { get; }
-    int BosId { get; }
-    int EosId { get; }
+    /// <summary>BOS, EOS (and PAD when there is one): text and ids.</summary>
+    SpecialTokens Specials { get; }
+    int BosId => Specials.BosId;
+    int EosId => Specials.EosId;
     /// <summary>Ids of the text alone, without BOS or EOS.</summary>
     int[] Encode(string text);
     string Decode(IEnumerable<int> ids);

@@ -38,7 +38,7 @@ public static class Llama3Tiktoken
         var preTokenizer = new RegexPreTokenizer(new Regex(PreTokenizerPattern, RegexOptions.Compiled), null);
         using var stream = File.OpenRead(path);
         var inner = TiktokenTokenizer.Create(stream, preTokenizer, normalizer: null, specials);
-        return new MlTokenizerAdapter(inner, ranks + SpecialTokenCount, bosId: ranks, eosId: ranks + 1,
+        return new MlTokenizerAdapter(inner, ranks + SpecialTokenCount, new SpecialTokens(names[0], ranks, names[1], ranks + 1),
             $"tiktoken {Path.GetFileName(path)}: {ranks:N0} ranks + {SpecialTokenCount} special tokens");
     }
 

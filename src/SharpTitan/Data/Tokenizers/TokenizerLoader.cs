@@ -1,16 +1,24 @@
 using System.Text.Json;
+using SharpTitan.Config;
 
 namespace SharpTitan.Data;
 
 /// <summary>
 /// Builds the tokenizer that `model.tokenizer_path` names: "cl100k_base"; the project's byte-level JSON; a
-/// Hugging Face tokenizer.json (byte-level BPE); or a tiktoken file such as Llama 3's tokenizer.model.
+/// Hugging Face tokenizer.json (byte-level BPE, with the special tokens tokenizer_config.json beside it names); a tiktoken
+/// file such as Llama 3's tokenizer.model; or a folder of Hugging Face assets holding one of these.
 /// </summary>
 public static class TokenizerLoader
 {
+    /// <summary>The tokenizer file a path names: the path itself, or the tokenizer in a folder of Hugging Face assets.</summary>
+    public static string Resolve(string path) => !Directory.Exists(path) ? path
+        : ModelAssets.TokenizerIn(path) ?? throw new FileNotFoundException(
+            $"model.tokenizer_path: no tokenizer in folder {path} (looked for {string.Join(", ", ModelAssets.TokenizerFiles)})");
+
     public static ITokenizer Load(string path)
     {
         if (path == Cl100kBase.Name) return Cl100kBase.Load();
+        path = Resolve(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"model.tokenizer_path: tokenizer file not found: {path}");
         if (path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
         {

@@ -1,3 +1,4 @@
+using SharpTitan.Native;
 using static TorchSharp.torch;
 
 namespace SharpTitan.Parallel;
@@ -21,14 +22,14 @@ internal sealed class ReplayLinearFunction : autograd.SingleTensorFunction<Repla
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
     {
+        using var scope = new BackwardScope(gradOutput);
         var saved = ctx.get_saved_variables();
         var (u, w) = (saved[0], saved[1]);
         long inFeatures = w.shape[1], outFeatures = w.shape[0];
-        using var scope = NewDisposeScope();
         var g2 = gradOutput.reshape(-1, outFeatures);
         var gradInput = g2.mm(w).view([.. u.shape]);
         var gradWeight = u.reshape(-1, inFeatures).t().mm(g2).t();
-        return [gradInput.MoveToOuterDisposeScope(), gradWeight.MoveToOuterDisposeScope(), null!];
+        return scope.HandOut(gradInput, gradWeight, null);
     }
 }
 
@@ -51,10 +52,10 @@ internal sealed class ReplayAttentionFunction : autograd.SingleTensorFunction<Re
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
     {
+        using var scope = new BackwardScope(gradOutput);
         var kept = (KeptAttention)ctx.get_data("kept");
-        using var scope = NewDisposeScope();
         var grads = autograd.grad([kept.Output], [kept.Q, kept.K, kept.V], [gradOutput], retain_graph: false, create_graph: false, allow_unused: false);
-        return [.. grads.Select(g => g.MoveToOuterDisposeScope()), null!];
+        return scope.HandOut([.. grads, null]);
     }
 }
 

@@ -12,11 +12,13 @@ internal sealed class RecomputeState : IDisposable
 {
     private readonly Tensor _rng;
     private readonly bool _autocast;
+    private readonly TorchSharp.DeviceType _autocastDevice;
 
     public RecomputeState()
     {
         _rng = get_rng_state().DetachFromDisposeScope();
         _autocast = Autocast.IsEnabled;
+        _autocastDevice = Autocast.DeviceType;
     }
 
     public IDisposable Enter() => new Restore(this);
@@ -32,7 +34,7 @@ internal sealed class RecomputeState : IDisposable
         {
             _callerRng = get_rng_state().DetachFromDisposeScope();
             set_rng_state(state._rng);
-            if (state._autocast && !Autocast.IsEnabled) _autocast = Autocast.Enable(Autocast.Dtype);
+            if (state._autocast && !Autocast.IsEnabled) _autocast = Autocast.Enable(Autocast.Dtype, state._autocastDevice);
         }
 
         public void Dispose()

@@ -1,3 +1,4 @@
+using SharpTitan.Native;
 using SharpTitan.Distributed;
 using static TorchSharp.torch;
 
@@ -35,8 +36,8 @@ internal sealed class TpCollective : autograd.SingleTensorFunction<TpCollective>
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad)
     {
+        using var scope = new BackwardScope(grad);
         var call = (TpCall)ctx.get_data("call");
-        using var scope = NewDisposeScope();
         using var _ = no_grad();
         var result = call.Op switch
         {
@@ -47,6 +48,6 @@ internal sealed class TpCollective : autograd.SingleTensorFunction<TpCollective>
             TpOp.AllGatherReplicated => TpComm.Chunk(grad, call.Group, call.Dim),
             _ => throw new InvalidOperationException(),
         };
-        return [result.MoveToOuterDisposeScope(), null!];
+        return scope.HandOut(result, null);
     }
 }
