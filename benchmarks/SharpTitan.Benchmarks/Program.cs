@@ -3,7 +3,7 @@ using SharpTitan.Benchmarks;
 // dotnet run -c Release --project benchmarks/SharpTitan.Benchmarks -- <benchmark> [results folder]
 // Each benchmark writes <benchmark>.json (data: data.md) into the results folder, benchmarks/results by default.
 string which = args.Length > 0 ? args[0] : "";
-string results = args.Length > 1 && which is not ("compare" or "train-case" or "acmp-case" or "fsdp-scaling-case" or "checkpoint-case" or "float8-fsdp-case" or "tp-case" or "gpu-case" or "nccl-check") ? args[1] : Path.Combine("benchmarks", "results");
+string results = args.Length > 1 && which is not ("compare" or "train-case" or "acmp-case" or "fsdp-scaling-case" or "checkpoint-case" or "float8-fsdp-case" or "tp-case" or "pp-case" or "gpu-case" or "nccl-check") ? args[1] : Path.Combine("benchmarks", "results");
 Directory.CreateDirectory(results);
 switch (which)
 {
@@ -19,6 +19,8 @@ switch (which)
     case "float8-fsdp-case": Float8Bench.RunCase(System.Text.Json.JsonSerializer.Deserialize<Float8Bench.FsdpCase>(args[1])!); break;
     case "tp": TpBench.Run(results); break;
     case "tp-case": TpBench.RunCase(System.Text.Json.JsonSerializer.Deserialize<TpBench.Case>(args[1])!); break;
+    case "pp": PpBench.Run(results); break;
+    case "pp-case": PpBench.RunCase(System.Text.Json.JsonSerializer.Deserialize<PpBench.Case>(args[1])!); break;
     case "data": return DataPipelineBench.Run(results, args.Length > 2 ? int.Parse(args[2]) : 4);
     case "checkpoint": CheckpointBench.Run(results); break;
     case "checkpoint-case": CheckpointBench.RunCase(System.Text.Json.JsonSerializer.Deserialize<CheckpointBench.Case>(args[1])!); break;
@@ -30,7 +32,7 @@ switch (which)
     case "nccl-check": return GpuCollectivesCheck.Run(hostOnly: args.Length > 1 && args[1] == "--host-layouts");
     case "soak": Soak.Run(results, args.Length > 2 ? int.Parse(args[2]) : 2000); break;
     default:
-        Console.Error.WriteLine("usage: SharpTitan.Benchmarks train|fsdp-scaling|compare OTHER_BINARY|tp|float8|float8-vectors|data|checkpoint|ac|ac-mmap|mp|ac-fsdp|soak [results-folder] [soak-steps | data-train-steps | fsdp-scaling-rounds]");
+        Console.Error.WriteLine("usage: SharpTitan.Benchmarks train|fsdp-scaling|compare OTHER_BINARY|tp|pp|float8|float8-vectors|data|checkpoint|ac|ac-mmap|mp|ac-fsdp|soak [results-folder] [soak-steps | data-train-steps | fsdp-scaling-rounds]");
         return 2;
 }
 return 0;

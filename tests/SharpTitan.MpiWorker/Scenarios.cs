@@ -8,7 +8,7 @@ namespace SharpTitan.MpiWorker;
 /// <summary>The named scenarios the tests run under mpirun. Each returns the process exit code.</summary>
 public static class Scenarios
 {
-    public static readonly string[] Names = ["hello", "collectives", "subgroups", "mesh", "chunked", "throw-at-step", "hang", "exit-code", "bench", "checkpoint-stall"];
+    public static readonly string[] Names = ["hello", "collectives", "subgroups", "mesh", "chunked", "throw-at-step", "hang", "exit-code", "bench", "checkpoint-stall", "p2p"];
 
     public static int Run(string name, IProcessGroup world, IReadOnlyDictionary<string, string> o) => name switch
     {
@@ -21,6 +21,7 @@ public static class Scenarios
         "hang" => Hang(world, Int(o, "rank", 1), Double(o, "timeout", 2)),
         "exit-code" => ExitCode(world, Int(o, "rank", 1), Int(o, "code", 3)),
         "checkpoint-stall" => CheckpointStallScenario.Run(world, o),
+        "p2p" => PointToPointScenario.Run(world, o),
         "bench" => Bench(world, Int(o, "mib", 16), Int(o, "iters", 10), o.GetValueOrDefault("ops", "ar,ag,rs")),
         _ => throw new ArgumentException($"unknown scenario '{name}' (known: {string.Join(", ", Names)})"),
     };

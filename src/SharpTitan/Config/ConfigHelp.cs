@@ -34,6 +34,7 @@ public static class ConfigHelp
             t == typeof(bool) ? "true or false"
             : t == typeof(int) ? "an integer"
             : t == typeof(double) ? "a number"
+            : t == typeof(string[][]) ? "a list of lists of strings"
             : t.IsArray ? key.AllowedValues != null ? $"a list of {Choices()}" : "a list of strings"
             : key.AllowedValues != null ? $"one of {Choices()}"
             : "a string";

@@ -94,6 +94,16 @@ internal static class ConfigSchema
         }
         if (t == typeof(string)) return raw is string str ? str : throw new ConfigException(Bad("a string"));
         if (t.IsEnum) return raw is string name ? ParseEnum(key, t, name) : throw new ConfigException(Bad("a string"));
+        if (t == typeof(string[][]))
+        {
+            if (raw is string[][] lists) return lists;
+            if (raw is IEnumerable<object> outer)
+            {
+                var parts = outer.Select(o => o is IEnumerable<object> inner && inner.All(i => i is string) ? inner.Cast<string>().ToArray() : null).ToList();
+                if (parts.All(x => x != null)) return parts.ToArray();
+            }
+            throw new ConfigException(Bad("a list of lists of strings"));
+        }
         if (t == typeof(string[]) || key.EnumType is not null)
         {
             string[]? strings = raw as string[];
@@ -127,6 +137,7 @@ internal static class ConfigSchema
         if (t == typeof(bool)) return s.ToLowerInvariant() switch { "true" or "1" or "yes" => true, "false" or "0" or "no" => false, _ => null };
         if (t == typeof(int)) return long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var l) ? l : null;
         if (t == typeof(double)) return double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : null;
+        if (t == typeof(string[][])) return s.Split(';', StringSplitOptions.RemoveEmptyEntries).Select(p => p.Split(',').Select(x => x.Trim()).ToArray()).ToArray();
         if (t.IsArray) return s.Length == 0 ? Array.Empty<string>() : s.Split(',').Select(x => x.Trim()).ToArray();
         if (t.IsEnum) return s;
         return null;
@@ -134,6 +145,7 @@ internal static class ConfigSchema
 
     private static string Describe(Type t) =>
         t == typeof(bool) ? "true or false" : t == typeof(int) ? "an integer" : t == typeof(double) ? "a number"
+        : t == typeof(string[][]) ? "lists separated by ';', their items by ','"
         : t.IsArray ? "a comma-separated list" : "a string";
 
     public static string Show(object? v) => v switch

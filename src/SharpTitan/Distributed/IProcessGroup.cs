@@ -37,6 +37,16 @@ public interface IProcessGroup : IDisposable
 
     void Recv(torch.Tensor tensor, int source, int tag = 0);
 
+    /// <summary>
+    /// Starts sending <paramref name="tensor"/> to group rank <paramref name="destination"/> and returns at once (MPI:
+    /// Isend on the caller's thread, no communication thread). Keep the tensor unchanged until Wait returns. Sends
+    /// and receives between two ranks with one tag are matched in the order they were started.
+    /// </summary>
+    IWork SendAsync(torch.Tensor tensor, int destination, int tag = 0);
+
+    /// <summary>Starts receiving into <paramref name="tensor"/> from group rank <paramref name="source"/>; its bytes are valid once Wait returns.</summary>
+    IWork RecvAsync(torch.Tensor tensor, int source, int tag = 0);
+
     /// <summary>All-reduce on the communication thread (in issue order; see <see cref="IWork"/>).</summary>
     IWork AllReduceAsync(torch.Tensor tensor, ReduceOp op = ReduceOp.Sum);
 

@@ -55,6 +55,12 @@ public sealed class SingleProcessGroup(string name = "world", torch.Device? devi
     public void Recv(torch.Tensor tensor, int source, int tag = 0) =>
         throw new InvalidOperationException($"recv: group '{Name}' has one rank, there is no peer to receive from");
 
+    public IWork SendAsync(torch.Tensor tensor, int destination, int tag = 0) =>
+        throw new InvalidOperationException($"send: group '{Name}' has one rank, there is no peer to send to");
+
+    public IWork RecvAsync(torch.Tensor tensor, int source, int tag = 0) =>
+        throw new InvalidOperationException($"recv: group '{Name}' has one rank, there is no peer to receive from");
+
     public IWork AllReduceAsync(torch.Tensor tensor, ReduceOp op = ReduceOp.Sum)
     {
         AllReduce(tensor, op);

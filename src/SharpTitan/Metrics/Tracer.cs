@@ -13,6 +13,8 @@ namespace SharpTitan.Metrics;
 internal static class Tracer
 {
     private static readonly Stopwatch Clock = Stopwatch.StartNew();
+    /// <summary>The wall-clock time (Unix microseconds) at which <see cref="Clock"/> read zero: lines up ranks' traces.</summary>
+    private static readonly double OriginUnixUs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000.0 - Clock.Elapsed.TotalMicroseconds;
     private static readonly ConcurrentQueue<TraceEvent> Events = new();
     private static volatile bool _active;
 
@@ -40,7 +42,7 @@ internal static class Tracer
         _active = false;
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var sb = new StringBuilder();
-        sb.Append("{\"displayTimeUnit\":\"ms\",\"traceEvents\":[");
+        sb.Append($"{{\"displayTimeUnit\":\"ms\",\"otherData\":{{\"clock_origin_unix_us\":{OriginUnixUs:F0}}},\"traceEvents\":[");
         sb.Append($"{{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":{rank},\"args\":{{\"name\":\"rank {rank}\"}}}}");
         foreach (var e in Events.OrderBy(e => e.StartUs))
             sb.Append($",{{\"name\":{JsonSerializer.Serialize(e.Name)},\"cat\":{JsonSerializer.Serialize(e.Category)},\"ph\":\"X\"," +

@@ -27,6 +27,18 @@ public static class Llama3Parallelize
             config.Validation.Enable ? config.Validation.SeqLenFor(config.Training.SeqLen) : null);
         if (DataParallel(dims) && config.Training.Dtype.ToScalarType() != ScalarType.Float32)
             throw new ConfigException($"training.dtype = {config.Training.Dtype.ToConfigString()} with data parallelism: FSDP keeps float32 shards; set training.mixed_precision_param for the compute dtype");
+        if (dims.PpEnabled) ValidatePipeline(args, config, dims);
+    }
+
+    private static PipelinePlan ValidatePipeline(ModelArgs args, JobConfig config, ParallelDims dims)
+    {
+        if (dims.TpEnabled && config.Parallelism.EnableAsyncTensorParallel)
+            throw new ConfigException("parallelism.enable_async_tensor_parallel with pipeline parallel is not built yet in SharpTitan");
+        if (dims.DpEnabled && config.Parallelism.FsdpReshardAfterForward == ReshardPolicy.Always)
+            throw new ConfigException("parallelism.fsdp_reshard_after_forward = \"always\" with pipeline parallel is not built yet in SharpTitan (under PP a stage's parameters stay gathered for the local batch, torchtitan's default)");
+        if (Float8Options.Requested(config.Model) && config.Float8.EnableFsdpFloat8AllGather)
+            throw new ConfigException("float8.enable_fsdp_float8_all_gather with pipeline parallel is not built yet in SharpTitan");
+        return PipelinePlan.For(args, config.Parallelism, config.Training.LocalBatchSize);
     }
 
     /// <param name="model">Built and initialized identically on every rank (same seed): each transform keeps this rank's part.</param>
@@ -39,7 +51,8 @@ public static class Llama3Parallelize
         var param = config.Training.MixedPrecisionParam.ToScalarType();
         ComputeDevice.Place(model, device);
 
-        // 1. Pipeline parallel would split the model into stages here (parallelism.pipeline_parallel_degree; not built).
+        // 1. Pipeline parallel: this pp rank keeps its stages; a schedule drives the step (with TP and FSDP/HSDP/DDP per stage).
+        if (dims.PpEnabled) return ApplyPipeline(model, config, dims, mesh!, device, log);
 
         // 2. Tensor parallel (+ sequence and loss parallel): each rank keeps its blocks of the full weights.
         TensorParallel? tp = dims.TpEnabled ? new TensorParallel(model, mesh!.Tp, TpOptions(p)) : null;
@@ -87,6 +100,29 @@ public static class Llama3Parallelize
 
     /// <summary>FSDP/DDP applies: data-parallel ranks, or context-parallel ranks sharing the shard dimension (dp_shard_cp).</summary>
     private static bool DataParallel(ParallelDims dims) => dims.DpEnabled || dims.CpEnabled;
+
+    /// <summary>
+    /// Pipeline parallel: the split, activation checkpointing of the blocks, then either data parallelism over each
+    /// stage's parameters (computing in training.mixed_precision_param, fp32 shards) or, without it, full
+    /// low-precision training when training.dtype asks for it (as torchtitan, mixed precision needs FSDP).
+    /// </summary>
+    private static PipelineModelParts ApplyPipeline(Transformer model, JobConfig config, ParallelDims dims, DeviceMesh mesh, Device device, Action<string> log)
+    {
+        var plan = ValidatePipeline(model.Args, config, dims);
+        if (ComputeDevice.IsCuda(device))
+            throw new ConfigException("pipeline parallel on CUDA is not built yet in SharpTitan (its sends and receives run on MPI, CPU tensors)");
+        TensorParallel? tp = dims.TpEnabled ? new TensorParallel(model, mesh.Tp, TpOptions(config.Parallelism)) : null;
+        Float8Converter? float8 = Float8Options.Requested(config.Model)
+            ? new Float8Converter(model, Float8Options.From(config.Float8), tp, log) : null;
+        if (config.Model.PrintAfterConversion) log(ModelStructure.Describe(model, "model after conversion"));
+        var ac = ActivationCheckpointPlan.For(config.ActivationCheckpoint, model.Args.NLayers);
+        var checkpointing = ActivationCheckpointing.Apply(model, ac, dataParallel: false);
+        var dtype = config.Training.Dtype.ToScalarType();
+        if (!dims.DpEnabled && dtype != ScalarType.Float32) model.to(dtype);
+        var computeDtype = dims.DpEnabled ? config.Training.MixedPrecisionParam.ToScalarType() : dtype;
+        model.train();
+        return new PipelineModelParts(model, device, computeDtype, plan, mesh, checkpointing, shard: dims.DpEnabled, overlap: config.Parallelism.FsdpOverlap, tp, float8);
+    }
 
     private static TensorParallelOptions TpOptions(ParallelismSection p) =>
         new(p.EnableSequenceParallel, !p.DisableLossParallel, p.EnableAsyncTensorParallel);

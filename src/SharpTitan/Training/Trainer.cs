@@ -76,7 +76,7 @@ public sealed class Trainer : IDisposable
         }
         var device = plan.Device;
         // On GPUs the transforms' collectives are NCCL's (MPI stays the launcher, bootstrap and host-side group).
-        if (dims.DpEnabled || dims.TpEnabled || dims.CpEnabled)
+        if (dims.DpEnabled || dims.TpEnabled || dims.CpEnabled || dims.PpEnabled)
             _mesh = new DeviceMesh(dims, ComputeDevice.IsCuda(device) ? _gpuWorld = NcclProcessGroup.Create(_world, device) : _world);
 
         long seed = config.Debug.Seed ?? Random.Shared.Next();

@@ -9,7 +9,7 @@ public class ConfigValidatesAsTrainTests
         [.. TinyConfig.Arguments(steps: 1), "--job.dump_folder", dump, .. overrides];
 
     [Theory]
-    [InlineData("parallelism.pipeline_parallel_degree > 1 (pipeline parallel) is not built yet", "--parallelism.pipeline_parallel_degree", "2")]
+    [InlineData("context parallel with pipeline parallel is not built yet", "--parallelism.context_parallel_degree", "2", "--parallelism.pipeline_parallel_degree", "2")]
     [InlineData("compile.enable is not built yet", "--compile.enable")]
     [InlineData("'training.device' = \"cuda\": libtorch_cuda.so was looked for next to TorchSharp.dll", "--training.device", "cuda")]
     [InlineData("training.dataset_path: not found: /no/such/data.jsonl", "--training.dataset_path", "/no/such/data.jsonl")]

@@ -38,6 +38,8 @@ public class SingleProcessGroupTests
         Assert.Contains("all_gather: output has 4 elements but needs 3",
             Assert.Throws<ArgumentException>(() => g.AllGather(torch.zeros(4), torch.zeros(3))).Message);
         Assert.Throws<InvalidOperationException>(() => g.Send(t, 0));
+        Assert.Throws<InvalidOperationException>(() => g.SendAsync(t, 0));
+        Assert.Throws<InvalidOperationException>(() => g.RecvAsync(t, 0));
         Assert.Throws<ArgumentOutOfRangeException>(() => g.Broadcast(t, 1));
     }
 }

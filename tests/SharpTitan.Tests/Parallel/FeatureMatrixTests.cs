@@ -84,6 +84,23 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
 
     private static string[] Rotate(string method) => ["--parallelism.context_parallel_rotate_method", method];
 
+    /// <summary>
+    /// A pipeline row: <paramref name="pp"/> stages x <paramref name="dp"/> data-parallel x <paramref name="tp"/> TP ranks, the schedule and
+    /// micro-batch size given, against <paramref name="reference"/> (default <see cref="Fp32"/>).
+    /// </summary>
+    private static Row Pipeline(string name, int pp, string schedule, int microbatch, string[]? layout = null, int? localBatch = null,
+        Action<string, TinyRunCache>? check = null, int dp = 1, TinyRun? reference = null, Tolerances? tolerances = null, int tp = 1)
+    {
+        reference ??= Fp32;
+        var run = reference with
+        {
+            Ranks = pp * dp * tp, Pp = pp, Tp = tp, LocalBatch = localBatch,
+            Overrides = [.. reference.Overrides, "--parallelism.pipeline_parallel_schedule", schedule,
+                "--parallelism.pipeline_parallel_microbatch_size", microbatch.ToString(), .. layout ?? []],
+        };
+        return new Row(name, run, reference, tolerances ?? Equal, check);
+    }
+
     private static Row Bf16Params(Row row) => row with { Run = row.Run with { ParamDtype = "bfloat16" } };
 
     private static readonly Row[] Table =
@@ -176,6 +193,56 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
         Context("CP 2, full AC", 2, 2, Ac("full")),
         Context("CP 2 x FSDP 2", 4, 2, [], check: (dump, _) =>
             Assert.Contains("dp_shard=2 cp=2 tp=1", File.ReadAllText(Path.Combine(dump, "logs", "rank_3.log")))),
+        // Pipeline parallel: stages on ranks, activations and gradients sent between them, the loss from the last
+        // stage, the gradient norm over all stages, validation through the pipeline. tiny has 2 layers; with the
+        // embedding and output weighing one layer each, PP 2 is [embedding, layer 0] [layer 1, norm, output] and PP 4
+        // (or 2 x 2 interleaved) one piece per stage.
+        Pipeline("PP 2, GPipe", 2, "GPipe", 3),
+        Pipeline("PP 2, 1F1B", 2, "1F1B", 3, check: (dump, cache) =>
+        {
+            // Each rank holds only its stage's parameters (the others' are freed), with their gradients and moments.
+            var m = Enumerable.Range(0, 2).Select(r => TinyRun.Memory(dump, r)).ToList();
+            Assert.Equal(TinyRun.Memory(cache.Train(Fp32), 0)["params"], m[0]["params"] + m[1]["params"]);
+            Assert.All(m, r => Assert.Equal(r["params"], r["model_param_elements"]));
+            Assert.All(m, r => Assert.Equal(2 * r["params"], r["optimizer_state"]));
+        }),
+        Pipeline("PP 2, Interleaved1F1B", 2, "Interleaved1F1B", 3),
+        Pipeline("PP 4, 1F1B", 4, "1F1B", 2),
+        Pipeline("PP 2, LoopedBFS", 2, "LoopedBFS", 3),
+        // Gradient accumulation: two local batches of 6 rows per step, each 3 micro-batches of 2.
+        Pipeline("PP 2, 1F1B, gradient accumulation", 2, "1F1B", 2, localBatch: 6),
+        // Uneven stages: the embedding weighs nothing, so stage 0 holds both layers and stage 1 the norm and output.
+        Pipeline("PP 2, 1F1B, uneven split", 2, "1F1B", 3, ["--parallelism.pipeline_parallel_first_stage_less_layers", "0"]),
+        // An explicit split (module_fqns_per_model_part): the embedding alone on stage 0.
+        Pipeline("PP 2, 1F1B, explicit split", 2, "1F1B", 3, ["--parallelism.module_fqns_per_model_part", "tok_embeddings;layers.0,layers.1,norm,output"]),
+        Pipeline("PP 2, GPipe, full AC", 2, "GPipe", 4, Ac("full")),
+        Pipeline("PP 2, Interleaved1F1B, selective op AC", 2, "Interleaved1F1B", 3, Ac("selective", "op")),
+        // Full bf16 training (training.dtype): activations and their gradients travel in bf16. The micro-batches (3
+        // rows) are not the single process's 12-row batch, so bf16 rounding differs. Measured: losses within 1.9e-5
+        // relative, parameters 1.1e-2, gradient norms 4.3e-4, validation losses 2.5e-5.
+        Pipeline("PP 2, 1F1B, bf16", 2, "1F1B", 3, reference: Fp32 with { Overrides = [.. Fp32.Overrides, "--training.dtype", "bfloat16"] },
+            tolerances: new(Loss: 2e-4, Parameters: 5e-2, GradNorm: 4e-3, Validation: 2e-4)),
+        // Float8 linears inside the stages; one micro-batch of the whole batch, so every tensorwise scale is the single process's.
+        Pipeline("float8 PP 2, GPipe", 2, "GPipe", 4, reference: Float8("float32", "tensorwise")),
+        // With data parallelism each stage's parameters are sharded over its pp rank's dp ranks (pp outermost: ranks
+        // 0-1 hold stage 0, 2-3 stage 1), gathered once per local batch of 6 rows (2 micro-batches of 3).
+        Pipeline("PP 2 x FSDP 2, 1F1B", 2, "1F1B", 3, dp: 2, check: (dump, _) =>
+        {
+            Assert.Contains("pp rank 1 shards 65,920 stage parameters over 2 rank(s)", File.ReadAllText(Path.Combine(dump, "logs", "rank_3.log")));
+            var m = TinyRun.Memory(dump, 2);
+            Assert.Equal(m["total_params"] / 2, m["params"]); // half of stage 1's parameters
+        }),
+        Pipeline("PP 2 x DDP 2, GPipe", 2, "GPipe", 3, Replicate(2, 1), dp: 2),
+        // TP inside each stage: each TP rank sends its block of the sequence (sequence parallel) to the same TP rank of
+        // the next stage; the last stage's loss is loss-parallel; validation gathers the vocabulary shards.
+        Pipeline("PP 2 x TP 2, 1F1B", 2, "1F1B", 3, tp: 2),
+        Pipeline("PP 2 x TP 2, Interleaved1F1B, no sequence or loss parallel", 2, "Interleaved1F1B", 3,
+            ["--parallelism.enable_sequence_parallel", "false", "--parallelism.disable_loss_parallel", "true"], tp: 2),
+        // bf16 gathered parameters and activations (sent between stages in bf16), fp32 shards and reductions, full AC:
+        // against one process computing in bf16 on fp32 masters, with the "FSDP 2, bf16 params" row's bounds. Measured:
+        // losses within 2.1e-5 relative, parameters 9.9e-3, gradient norms 2.5e-4, validation losses 3.1e-5.
+        Pipeline("PP 2 x FSDP 2, 1F1B, bf16 params, full AC", 2, "1F1B", 3, Ac("full"), dp: 2, reference: Fp32 with { ParamDtype = "bfloat16" },
+            tolerances: new(Loss: 2e-4, Parameters: 2.5e-2, GradNorm: 2e-3, Validation: 2e-4)),
 
         // Float8.
         Layout("float8 FSDP 2", 2, 1, [], Float8("bfloat16", "tensorwise", localBatch: 2)),

@@ -20,6 +20,8 @@ public sealed record TinyRun
     public int Tp { get; init; } = 1;
     /// <summary>Context parallel degree: these ranks share one data-parallel rank's batch.</summary>
     public int Cp { get; init; } = 1;
+    /// <summary>Pipeline parallel degree (outermost); data parallel takes what TP and PP leave.</summary>
+    public int Pp { get; init; } = 1;
     public int Steps { get; init; } = 10;
     public int GlobalBatch { get; init; } = 12;
     /// <summary>Rows per micro-batch; unset: the global batch split over the data-parallel ranks (no accumulation).</summary>
@@ -36,7 +38,7 @@ public sealed record TinyRun
     /// <summary>Extra environment variables of the run (every rank's).</summary>
     public IReadOnlyDictionary<string, string>? Environment { get; init; }
 
-    public int DataParallel => Ranks / (Tp * Cp);
+    public int DataParallel => Ranks / (Tp * Cp * Pp);
 
     /// <summary>Flags every tiny run shares, in process (<see cref="TinyConfig"/>) or through the CLI.</summary>
     public static List<string> CommonFlags(string flavor, int steps, int seqLen) =>
@@ -67,6 +69,7 @@ public sealed record TinyRun
             "--metrics.log_freq", LogFreq.ToString(),
         ]);
         if (Cp > 1) args.AddRange(["--parallelism.context_parallel_degree", Cp.ToString()]);
+        if (Pp > 1) args.AddRange(["--parallelism.pipeline_parallel_degree", Pp.ToString()]);
         args.AddRange(Overrides);
         return args;
     }
@@ -74,7 +77,7 @@ public sealed record TinyRun
     /// <summary>Starts the run and returns what the process left behind, whatever its exit code.</summary>
     public ProcessResult Start(out string dumpFolder)
     {
-        dumpFolder = DumpFolder ?? TestSetup.TempDir($"run-{Ranks}-tp{Tp}");
+        dumpFolder = DumpFolder ?? TestSetup.TempDir($"run-{Ranks}-tp{Tp}-pp{Pp}");
         var args = CommandLine(dumpFolder);
         return Ranks == 1 ? MpiRun.Start(MpiRun.CliPath, args, Timeout, Environment) : MpiRun.Run(Ranks, MpiRun.CliPath, args, Timeout, Environment);
     }

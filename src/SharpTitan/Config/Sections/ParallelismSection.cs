@@ -18,10 +18,20 @@ public sealed class ParallelismSection
     public bool DisableLossParallel { get; set; }
     [Doc("With tensor parallel: overlap its collectives with the matmuls that use them.")]
     public bool EnableAsyncTensorParallel { get; set; }
-    [Doc("Pipeline stages (pipeline parallel is not built: above 1 is refused).")]
+    [Doc("Ranks the model's layers are split over as pipeline stages (pp is the outermost mesh dimension).")]
     [Range(1, int.MaxValue)] public int PipelineParallelDegree { get; set; } = 1;
-    [Doc("Pipeline schedule by torchtitan's name (e.g. \"1F1B\"); read only by pipeline parallel, which is not built.")]
+    [Doc("Pipeline schedule by torchtitan's name: \"GPipe\", \"1F1B\" (one stage per rank), \"Interleaved1F1B\" or \"LoopedBFS\" (several).")]
     public string PipelineParallelSchedule { get; set; } = "1F1B";
+    [Doc("Rows per pipeline micro-batch: the local batch is cut into local_batch_size / this micro-batches.")]
+    [Range(1, int.MaxValue)] public int PipelineParallelMicrobatchSize { get; set; } = 1;
+    [Doc("Transformer layers per stage (with the first and last stages' weights below); unset: one stage per rank (two for interleaved schedules).")]
+    [Range(1, int.MaxValue)] public int? PipelineParallelLayersPerStage { get; set; }
+    [Doc("The embedding counts as this many layers when the stages are balanced (the first stage gets that many fewer).")]
+    [Range(0, int.MaxValue)] public int PipelineParallelFirstStageLessLayers { get; set; } = 1;
+    [Doc("The final norm and output count as this many layers when the stages are balanced (the last stage gets that many fewer).")]
+    [Range(0, int.MaxValue)] public int PipelineParallelLastStageLessLayers { get; set; } = 1;
+    [Doc("Explicit pipeline split: one list of module names per model part, e.g. [[\"tok_embeddings\", \"layers.0\"], [\"layers.1\", \"norm\", \"output\"]]; unset: balanced by the keys above.")]
+    public string[][]? ModuleFqnsPerModelPart { get; set; }
     [Doc("Ranks each sequence is split over (context parallel; load-balanced causal chunks; training.seq_len must divide by 2 x degree).")]
     [Range(1, int.MaxValue)] public int ContextParallelDegree { get; set; } = 1;
     [Doc("Context parallel: \"allgather\" gathers the group's keys and values before attention; \"alltoall\" passes them around the ring.")]

@@ -37,6 +37,10 @@ internal sealed unsafe class MpiLibrary
     private readonly delegate* unmanaged<void*, int, nint, int, nint, int> _bcast;
     private readonly delegate* unmanaged<void*, int, nint, int, int, nint, int> _send;
     private readonly delegate* unmanaged<void*, int, nint, int, int, nint, void*, int> _recv;
+    private readonly delegate* unmanaged<void*, int, nint, int, int, nint, nint*, int> _isend;
+    private readonly delegate* unmanaged<void*, int, nint, int, int, nint, nint*, int> _irecv;
+    private readonly delegate* unmanaged<nint*, void*, int> _wait;
+    private readonly delegate* unmanaged<nint*, int*, void*, int> _test;
 
     private MpiLibrary(string path, nint lib)
     {
@@ -81,6 +85,10 @@ internal sealed unsafe class MpiLibrary
         _bcast = (delegate* unmanaged<void*, int, nint, int, nint, int>)Export("MPI_Bcast");
         _send = (delegate* unmanaged<void*, int, nint, int, int, nint, int>)Export("MPI_Send");
         _recv = (delegate* unmanaged<void*, int, nint, int, int, nint, void*, int>)Export("MPI_Recv");
+        _isend = (delegate* unmanaged<void*, int, nint, int, int, nint, nint*, int>)Export("MPI_Isend");
+        _irecv = (delegate* unmanaged<void*, int, nint, int, int, nint, nint*, int>)Export("MPI_Irecv");
+        _wait = (delegate* unmanaged<nint*, void*, int>)Export("MPI_Wait");
+        _test = (delegate* unmanaged<nint*, int*, void*, int>)Export("MPI_Test");
     }
 
     /// <summary>Finds and loads the MPI library (see the class summary for the search order).</summary>
@@ -166,6 +174,42 @@ internal sealed unsafe class MpiLibrary
         // MPI_STATUS_IGNORE differs (0 in OpenMPI, 1 in MPICH); a scratch status larger than both is simpler.
         var status = stackalloc byte[64];
         Check(_recv(buffer, count, type, source, tag, comm, status), "MPI_Recv");
+    }
+
+    // MPI_Request is a pointer in OpenMPI and an int in MPICH: a zeroed nint holds either (as for CommSplit).
+
+    public nint Isend(void* buffer, int count, nint type, int dest, int tag, nint comm)
+    {
+        nint request = 0;
+        Check(_isend(buffer, count, type, dest, tag, comm, &request), "MPI_Isend");
+        return request;
+    }
+
+    public nint Irecv(void* buffer, int count, nint type, int source, int tag, nint comm)
+    {
+        nint request = 0;
+        Check(_irecv(buffer, count, type, source, tag, comm, &request), "MPI_Irecv");
+        return request;
+    }
+
+    /// <summary>MPI_Wait: blocks until the request completed; MPI frees it (the handle becomes MPI_REQUEST_NULL).</summary>
+    public void Wait(ref nint request)
+    {
+        var status = stackalloc byte[64];
+        nint r = request;
+        Check(_wait(&r, status), "MPI_Wait");
+        request = r;
+    }
+
+    /// <summary>MPI_Test: true when the request completed (MPI frees it then).</summary>
+    public bool Test(ref nint request)
+    {
+        var status = stackalloc byte[64];
+        nint r = request;
+        int flag;
+        Check(_test(&r, &flag, status), "MPI_Test");
+        request = r;
+        return flag != 0;
     }
 
     private void Check(int rc, string function)

@@ -116,6 +116,30 @@ internal sealed unsafe class MpiProcessGroup : IProcessGroup
             Lib.Recv((void*)(Pointer(tensor) + offset * unit), count, type, source, tag, _comm));
     }
 
+    public IWork SendAsync(torch.Tensor tensor, int destination, int tag = 0)
+    {
+        CheckPointToPoint("send", tensor, "destination", destination, tag);
+        return StartRequests(tensor, $"send to {destination}", (buffer, count, type) => Lib.Isend(buffer, count, type, destination, tag, _comm));
+    }
+
+    public IWork RecvAsync(torch.Tensor tensor, int source, int tag = 0)
+    {
+        CheckPointToPoint("recv", tensor, "source", source, tag);
+        return StartRequests(tensor, $"recv from {source}", (buffer, count, type) => Lib.Irecv(buffer, count, type, source, tag, _comm));
+    }
+
+    private delegate nint StartRequest(void* buffer, int count, nint type);
+
+    /// <summary>One request per chunk, in order (messages of one tag between two ranks are matched in order).</summary>
+    private MpiRequestWork StartRequests(torch.Tensor tensor, string operation, StartRequest start)
+    {
+        var (type, unit) = MpiDtypes.RawType(Handles, tensor);
+        var requests = new List<nint>();
+        ForEachChunk(tensor.numel() * tensor.ElementSize / unit, (offset, count) =>
+            requests.Add(start((void*)(Pointer(tensor) + offset * unit), count, type)));
+        return new MpiRequestWork(Lib, [.. requests], tensor, () => Observe($"wait {operation}"));
+    }
+
     public IProcessGroup Split(int color, int key, string name)
     {
         if (color < 0) throw new ArgumentOutOfRangeException(nameof(color), $"split '{name}': color must be >= 0, got {color}");

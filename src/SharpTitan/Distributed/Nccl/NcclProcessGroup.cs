@@ -94,6 +94,16 @@ internal sealed unsafe class NcclProcessGroup : IProcessGroup
 
     public void Recv(torch.Tensor tensor, int source, int tag = 0) => SendReceive(null, -1, tensor, source);
 
+    /// <summary>
+    /// Not built on NCCL yet: NCCL matches point-to-point messages by order only (no tags), while a pipeline schedule
+    /// relies on MPI's per-tag matching; a NCCL version must post sends and receives in one agreed order.
+    /// </summary>
+    public IWork SendAsync(torch.Tensor tensor, int destination, int tag = 0) =>
+        throw new NotSupportedException($"send (async): non-blocking point-to-point is not built yet for NCCL (group '{Name}'); pipeline parallel runs on MPI (CPU)");
+
+    public IWork RecvAsync(torch.Tensor tensor, int source, int tag = 0) =>
+        throw new NotSupportedException($"recv (async): non-blocking point-to-point is not built yet for NCCL (group '{Name}'); pipeline parallel runs on MPI (CPU)");
+
     /// <summary>A send and a receive in one NCCL group call (so a rank may exchange with itself or a ring neighbour).</summary>
     public void SendReceive(torch.Tensor? send, int destination, torch.Tensor? receive, int source)
     {

@@ -35,20 +35,40 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor tokens)
     {
         using var scope = NewDisposeScope();
-        // call (not forward) runs module hooks: parallel transforms hook into the modules there.
+        var h = Embed(tokens);
+        for (int i = 0; i < layers.Count; i++) h = Layer(i, h);
+        return Head(h).MoveToOuterDisposeScope();
+    }
+
+    // The three pieces of forward, in order (a pipeline stage runs a contiguous run of them). call (not forward)
+    // runs module hooks: parallel transforms hook into the modules there.
+
+    /// <summary>Token embeddings [batch, seq, dim] for tokens [batch, seq].</summary>
+    public Tensor Embed(Tensor tokens)
+    {
         FollowDevice(tokens);
-        var h = tok_embeddings.call(tokens);
-        foreach (var layer in layers) h = layer.call(h, _ropeCos, _ropeSin);
+        return tok_embeddings.call(tokens);
+    }
+
+    /// <summary>Block <paramref name="index"/> on hidden states [batch, seq, dim].</summary>
+    public Tensor Layer(int index, Tensor h)
+    {
+        FollowDevice(h);
+        return layers[index].call(h, _ropeCos, _ropeSin);
+    }
+
+    /// <summary>Final norm and output projection (the embedding when tied): logits [batch, seq, vocab].</summary>
+    public Tensor Head(Tensor h)
+    {
         h = norm.call(h);
-        var logits = output != null ? output.call(h) : nn.functional.linear(h, tok_embeddings.weight!);
-        return logits.MoveToOuterDisposeScope();
+        return output != null ? output.call(h) : nn.functional.linear(h, tok_embeddings.weight!);
     }
 
     // The tables are built on the host and follow the tokens to wherever the model was placed.
-    private void FollowDevice(Tensor tokens)
+    private void FollowDevice(Tensor input)
     {
-        if (_ropeCos.device_type == tokens.device_type && _ropeCos.device_index == tokens.device_index) return;
-        var (cos, sin) = (_ropeCos.to(tokens.device).DetachFromDisposeScope(), _ropeSin.to(tokens.device).DetachFromDisposeScope());
+        if (_ropeCos.device_type == input.device_type && _ropeCos.device_index == input.device_index) return;
+        var (cos, sin) = (_ropeCos.to(input.device).DetachFromDisposeScope(), _ropeSin.to(input.device).DetachFromDisposeScope());
         _ropeCos.Dispose();
         _ropeSin.Dispose();
         (_ropeCos, _ropeSin) = (cos, sin);

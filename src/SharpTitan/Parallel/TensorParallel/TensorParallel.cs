@@ -149,6 +149,9 @@ internal sealed class TensorParallel : IWeightSplit, IDisposable
         return total;
     }
 
+    /// <summary>The sequence length of this rank's hidden states between blocks (its block of the sequence under sequence parallel).</summary>
+    public long LocalSeqLen(long seqLen) => Options.SequenceParallel ? TpComm.Block(seqLen, Group.Size, Group.Rank).Count : seqLen;
+
     /// <summary>Full logits [.., V] from the vocabulary-sharded ones (evaluation; not differentiable).</summary>
     public Tensor GatherLogits(Tensor localLogits) => Options.LossParallel ? TpComm.AllGather(localLogits, Group, -1, VocabSize) : localLogits.alias();
 

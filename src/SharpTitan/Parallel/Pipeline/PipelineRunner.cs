@@ -1,0 +1,162 @@
+using SharpTitan.Distributed;
+using SharpTitan.Metrics;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace SharpTitan.Parallel;
+
+/// <summary>
+/// Runs this rank's actions of a pipeline schedule for one step. Activations go forward and their gradients back
+/// with non-blocking sends over the pp group; each receive is posted one action ahead, so the transfer overlaps the
+/// action before it, and waited for when its action starts. Messages are tagged by sending stage and direction.
+/// Under tensor parallel each TP rank exchanges its own part with the same TP rank of the next stage (its block of
+/// the sequence under sequence parallel) and the last stage's loss is loss-parallel when TP says so.
+/// </summary>
+internal sealed class PipelineRunner(PipelinePlan plan, IReadOnlyList<PipelineStage> stages, IProcessGroup pp, int dim, ScalarType activationDtype,
+    TensorParallel? tp)
+{
+    private readonly IReadOnlyList<PipelineAction> _actions =
+        PipelineActions.ForRank(plan.Schedule, pp.Rank, plan.Degree, plan.StagesPerRank, plan.Microbatches);
+
+    public IReadOnlyList<PipelineAction> Actions => _actions;
+
+    /// <summary>Time in <see cref="Step"/> so far, and the part of it spent waiting for other stages (the bubble, plus transfers).</summary>
+    public TimeSpan StepTime => _step.Elapsed;
+    public TimeSpan WaitTime => _wait.Elapsed;
+    private readonly System.Diagnostics.Stopwatch _step = new(), _wait = new();
+
+    /// <summary>The schedule's idle share in theory: (p - 1) / (v x m + p - 1) with v stages per rank and m micro-batches.</summary>
+    public double TheoreticalBubble => (plan.Degree - 1.0) / (plan.StagesPerRank * plan.Microbatches + plan.Degree - 1.0);
+
+    private PipelineStage Stage(int index) => stages.First(s => s.Index == index);
+
+    private static int ActivationTag(int fromStage) => 2 * fromStage;
+    private static int GradientTag(int fromStage) => 2 * fromStage + 1;
+
+    /// <summary>What a micro-batch keeps between its forward and its backward on one stage.</summary>
+    private sealed class Micro
+    {
+        public Tensor? Input;   // received activations (requires grad); null on the first stage
+        public Tensor? Output;  // the stage's output (its graph), or the loss on the last stage
+    }
+
+    /// <summary>
+    /// One step over the local batch: returns the sum of this rank's micro-batch losses (each mean cross-entropy
+    /// divided by micro-batches x <paramref name="accumulationSteps"/>), 0 on ranks without the last stage.
+    /// </summary>
+    public double Step(Tensor inputs, Tensor labels, int accumulationSteps)
+    {
+        _step.Start();
+        try { return RunActions(inputs, labels, accumulationSteps); }
+        finally { _step.Stop(); }
+    }
+
+    private double RunActions(Tensor inputs, Tensor labels, int accumulationSteps)
+    {
+        int seq = (int)inputs.shape[1], mbs = plan.MicrobatchSize;
+        long hiddenSeq = tp?.LocalSeqLen(seq) ?? seq;
+        if (inputs.shape[0] != (long)mbs * plan.Microbatches)
+            throw new InvalidOperationException($"pipeline: the batch has {inputs.shape[0]} rows, the plan expects {plan.Microbatches} micro-batches of {mbs}");
+        double divisor = (double)plan.Microbatches * accumulationSteps;
+        var state = new Dictionary<(int, int), Micro>();
+        var receives = new Dictionary<PipelineAction, (IWork Work, Tensor Buffer)>();
+        var sends = new List<IWork>();
+        double lossSum = 0;
+
+        void PostReceive(PipelineAction a)
+        {
+            if (receives.ContainsKey(a)) return;
+            var stage = Stage(a.Stage);
+            if (a.Backward ? stage.IsLast : stage.IsFirst) return;
+            var buffer = empty([mbs, hiddenSeq, dim], activationDtype, device: pp.Device);
+            int from = a.Backward ? a.Stage + 1 : a.Stage - 1;
+            var tag = a.Backward ? GradientTag(from) : ActivationTag(from);
+            receives[a] = (pp.RecvAsync(buffer, plan.RankOf(from), tag), buffer);
+        }
+
+        Tensor Received(PipelineAction a)
+        {
+            var (work, buffer) = receives[a];
+            _wait.Start();
+            using (Tracer.Begin(a.Backward ? "pp_recv_grad" : "pp_recv_activation")) work.Wait();
+            _wait.Stop();
+            receives.Remove(a);
+            return buffer;
+        }
+
+        for (int k = 0; k < _actions.Count; k++)
+        {
+            var a = _actions[k];
+            PostReceive(a);
+            if (k + 1 < _actions.Count) PostReceive(_actions[k + 1]);
+            var stage = Stage(a.Stage);
+            // The receive is waited for before the action's span opens: spans are compute, the gaps between them waiting.
+            Tensor? received = (a.Backward ? stage.IsLast : stage.IsFirst) ? null : Received(a);
+            if (!a.Backward)
+            {
+                using var span = Tracer.Begin($"forward stage {a.Stage} mb {a.Microbatch}");
+                var micro = new Micro { Input = received?.requires_grad_(true) };
+                var output = stage.Forward(micro.Input ?? inputs.narrow(0, a.Microbatch * mbs, mbs));
+                if (stage.IsLast)
+                {
+                    using var target = labels.narrow(0, (long)a.Microbatch * mbs * seq, (long)mbs * seq);
+                    using var logits = output;
+                    output = Loss(logits.flatten(0, 1), target) / divisor;
+                    lossSum += output.item<float>();
+                }
+                else sends.Add(pp.SendAsync(output.detach().contiguous(), plan.RankOf(a.Stage + 1), ActivationTag(a.Stage)));
+                micro.Output = output;
+                state[(a.Stage, a.Microbatch)] = micro;
+            }
+            else
+            {
+                using var span = Tracer.Begin($"backward stage {a.Stage} mb {a.Microbatch}");
+                var micro = state[(a.Stage, a.Microbatch)];
+                state.Remove((a.Stage, a.Microbatch));
+                if (received is null) micro.Output!.backward();
+                else using (received) autograd.backward([micro.Output!], [received]);
+                micro.Output!.Dispose();
+                if (micro.Input is { } input)
+                    sends.Add(pp.SendAsync(input.grad!.contiguous(), plan.RankOf(a.Stage - 1), GradientTag(a.Stage)));
+            }
+        }
+        _wait.Start();
+        using (Tracer.Begin("pp_wait_sends")) foreach (var w in sends) w.Wait();
+        _wait.Stop();
+        return lossSum;
+    }
+
+    private Tensor Loss(Tensor logits, Tensor labels) => tp is { Options.LossParallel: true }
+        ? LossParallel.CrossEntropy(logits, labels, tp.Group, tp.VocabStart)
+        : F.cross_entropy(logits.to(ScalarType.Float32), labels);
+
+    /// <summary>
+    /// Forward of the whole batch through the stages in order (no grad): logits [rows, seq, vocab] on every pp
+    /// rank (broadcast from the last stage's). Validation.
+    /// </summary>
+    public Tensor EvaluationLogits(Tensor tokens, long vocab)
+    {
+        long rows = tokens.shape[0], seq = tokens.shape[1];
+        Tensor? h = null;
+        var sends = new List<IWork>();
+        foreach (var s in plan.Stages)
+        {
+            if (plan.RankOf(s.Index) != pp.Rank) continue;
+            var stage = Stage(s.Index);
+            Tensor input = tokens;
+            if (!stage.IsFirst)
+            {
+                input = empty([rows, tp?.LocalSeqLen(seq) ?? seq, dim], activationDtype, device: pp.Device);
+                pp.RecvAsync(input, plan.RankOf(s.Index - 1), ActivationTag(s.Index - 1)).Wait();
+            }
+            h = stage.Forward(input);
+            if (stage.IsLast && tp != null) using (var local = h) h = tp.GatherLogits(local);
+            if (!stage.IsLast) sends.Add(pp.SendAsync(h.contiguous(), plan.RankOf(s.Index + 1), ActivationTag(s.Index)));
+        }
+        foreach (var w in sends) w.Wait();
+        var last = plan.Stages[^1];
+        var logits = plan.RankOf(last.Index) == pp.Rank ? h!.contiguous() : empty([rows, seq, vocab], activationDtype, device: pp.Device);
+        pp.Broadcast(logits, plan.RankOf(last.Index));
+        return logits;
+    }
+}
