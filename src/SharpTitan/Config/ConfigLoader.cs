@@ -11,6 +11,7 @@ public static class ConfigLoader
         var config = new JobConfig();
         if (tomlPath != null)
         {
+            tomlPath = ProjectAssets.Resolve(tomlPath); // configs/... works from any folder
             if (!File.Exists(tomlPath)) throw new ConfigException($"config file not found: {tomlPath}");
             ApplyToml(config, File.ReadAllText(tomlPath), tomlPath);
         }

@@ -3,7 +3,8 @@ namespace SharpTitan.Config;
 /// <summary>
 /// Where a model's tokenizer is: model.tokenizer_path when set; else the tokenizer in model.hf_assets_path (torchtitan's
 /// folder of Hugging Face assets: tokenizer.json, else tokenizer.model or original/tokenizer.model); else the
-/// byte-level debug tokenizer.
+/// byte-level debug tokenizer. Relative paths not found under the working folder are looked for beside the program
+/// (<see cref="ProjectAssets"/>).
 /// </summary>
 public static class ModelAssets
 {
@@ -16,8 +17,8 @@ public static class ModelAssets
     /// <exception cref="FileNotFoundException">The folder holds none of <see cref="TokenizerFiles"/>.</exception>
     public static string TokenizerPath(ModelSection model)
     {
-        if (model.TokenizerPath != null) return model.TokenizerPath;
-        if (model.HfAssetsPath is not { } folder) return DefaultTokenizer;
+        if (model.TokenizerPath != null) return ProjectAssets.Resolve(model.TokenizerPath);
+        if (model.HfAssetsPath is not { } folder) return ProjectAssets.Resolve(DefaultTokenizer);
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"model.hf_assets_path: folder not found: {folder}");
         return TokenizerIn(folder) ?? throw new FileNotFoundException(
             $"model.hf_assets_path: no tokenizer in {folder} (looked for {string.Join(", ", TokenizerFiles)}); set model.tokenizer_path");

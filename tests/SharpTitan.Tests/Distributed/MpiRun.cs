@@ -57,7 +57,7 @@ public static class MpiRun
 
     /// <summary>Runs a program directly (no mpirun), with the same environment and hard timeout.</summary>
     public static ProcessResult Start(string program, IEnumerable<string> args, TimeSpan? timeout = null,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null)
     {
         var psi = new ProcessStartInfo(program)
         {
@@ -65,7 +65,7 @@ public static class MpiRun
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
-            WorkingDirectory = RepoRoot,
+            WorkingDirectory = workingDirectory ?? RepoRoot,
         };
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["OMP_NUM_THREADS"] = "1";
