@@ -20,7 +20,16 @@ internal sealed class MetricsFileWriter : IDisposable
         Path = System.IO.Path.Combine(dumpFolder, RunHistory.FileName(rank));
         int last = RunHistory.LastRun(Path);
         Run = resumed ? Math.Max(last, 1) : last + 1;
+        if (!RunHistory.EndsWithNewline(Path)) DropUnfinishedLine(Path);
         _writer = new StreamWriter(Path, append: true) { AutoFlush = true };
+    }
+
+    /// <summary>Cuts off the last line a killed run left without its newline (it was never a whole record).</summary>
+    private static void DropUnfinishedLine(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Write);
+        fs.SetLength(Array.LastIndexOf(bytes, (byte)'\n') + 1);
     }
 
     public void Write(StepMetrics m, double? validationLoss = null) =>

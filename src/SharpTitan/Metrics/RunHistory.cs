@@ -47,21 +47,37 @@ public sealed record RunHistory(string Label, int Run, IReadOnlyList<RunHistory.
     /// <summary>The run id of the last line of <paramref name="file"/>; 0 when it is missing or empty.</summary>
     public static int LastRun(string file) => File.Exists(file) ? Records(file).Select(r => r.Run).LastOrDefault() : 0;
 
-    /// <summary>Each line of a metrics file with its run id (1 when the line has none).</summary>
+    /// <summary>Whether the file's last byte ends a line (an empty or missing file counts as ended).</summary>
+    public static bool EndsWithNewline(string file)
+    {
+        if (!File.Exists(file)) return true;
+        using var fs = File.OpenRead(file);
+        if (fs.Length == 0) return true;
+        fs.Seek(-1, SeekOrigin.End);
+        return fs.ReadByte() == '\n';
+    }
+
+    /// <summary>
+    /// Each line of a metrics file with its run id (1 when the line has none). A last line cut short (no newline: the
+    /// process was killed while writing it) is skipped; any other line that is not JSON is an error naming it.
+    /// </summary>
     private static IEnumerable<(int Run, JsonElement Line)> Records(string file)
     {
-        int lineNo = 0;
-        foreach (var line in File.ReadLines(file))
+        var lines = File.ReadAllLines(file);
+        bool lastCutShort = !EndsWithNewline(file);
+        for (int i = 0; i < lines.Length; i++)
         {
-            lineNo++;
+            string line = lines[i];
             if (line.Trim().Length == 0) continue;
-            JsonElement r;
+            JsonElement? parsed = null;
             try
             {
                 using var doc = JsonDocument.Parse(line);
-                r = doc.RootElement.Clone();
+                parsed = doc.RootElement.Clone();
             }
-            catch (JsonException) { throw new InvalidDataException($"{file}:{lineNo}: not a JSON line"); }
+            catch (JsonException) when (lastCutShort && i == lines.Length - 1) { }
+            catch (JsonException) { throw new InvalidDataException($"{file}:{i + 1}: not a JSON line"); }
+            if (parsed is not { } r) yield break;
             yield return (r.TryGetProperty("run", out var run) ? run.GetInt32() : 1, r);
         }
     }

@@ -38,6 +38,22 @@ public class MetricsRunTests
     }
 
     [Fact]
+    public void ALineAKilledRunLeftUnfinishedIsSkippedAndDroppedButOtherBadLinesAreErrors()
+    {
+        string dump = TestSetup.TempDir("cut-short");
+        string file = Path.Combine(dump, "metrics.jsonl");
+        string whole = """{"run":1,"step":1,"loss":5.0,"tps":10.0}""" + "\n";
+        File.WriteAllText(file, whole + """{"run":1,"step":2,"lo""");
+        Assert.Single(Assert.Single(RunHistory.Load(dump)).Train); // the unfinished step 2 is not a point
+        using (var writer = new MetricsFileWriter(dump, null, resumed: false))
+            Assert.Equal(2, writer.Run);
+        Assert.Equal(whole, File.ReadAllText(file)); // cut off before the next run appends
+        File.WriteAllText(file, "not json\n" + whole);
+        var e = Assert.Throws<InvalidDataException>(() => RunHistory.Load(dump));
+        Assert.Equal($"{file}:1: not a JSON line", e.Message);
+    }
+
+    [Fact]
     public void AResumedRunContinuesItsOwnRunAndItsLatestStepsWin()
     {
         string dump = TestSetup.TempDir("resume-run");
