@@ -113,14 +113,17 @@ internal sealed class Llama3ModelParts : IModelParts
     // parallel gathers the sequence.
     public Tensor EvaluationLogits(Tensor tokens)
     {
-        if (_t.Cp is { } cp)
+        var cp = _t.Cp;
+        var input = cp != null ? cp.ShardSequence(tokens) : tokens;
+        var logits = _t.Fsdp != null ? _t.Fsdp.Forward(input) : Model.forward(input);
+        if (cp != null) input.Dispose();
+        if (_t.Tp != null)
         {
-            using var local = _t.Fsdp!.Forward(cp.ShardSequence(tokens));
-            return cp.GatherSequence(local);
+            var local = logits;
+            using (local) logits = _t.Tp.GatherLogits(local);
         }
-        var logits = _t.Fsdp != null ? _t.Fsdp.Forward(tokens) : Model.forward(tokens);
-        if (_t.Tp == null) return logits;
-        using (logits) return _t.Tp.GatherLogits(logits);
+        if (cp == null) return logits;
+        using (logits) return cp.GatherSequence(logits);
     }
 
     public IReadOnlyList<(string Name, Tensor Value)> FullParameters()

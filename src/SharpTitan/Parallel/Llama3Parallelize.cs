@@ -23,7 +23,7 @@ public static class Llama3Parallelize
     {
         TensorParallel.Validate(args, dims.Tp, TpOptions(config.Parallelism), config.Training.SeqLen,
             config.Validation.Enable ? config.Validation.SeqLenFor(config.Training.SeqLen) : null);
-        ContextParallel.Validate(dims, config.Training.SeqLen,
+        ContextParallel.Validate(dims, dims.TpEnabled && config.Parallelism.EnableSequenceParallel, config.Training.SeqLen,
             config.Validation.Enable ? config.Validation.SeqLenFor(config.Training.SeqLen) : null);
         if (DataParallel(dims) && config.Training.Dtype.ToScalarType() != ScalarType.Float32)
             throw new ConfigException($"training.dtype = {config.Training.Dtype.ToConfigString()} with data parallelism: FSDP keeps float32 shards; set training.mixed_precision_param for the compute dtype");

@@ -82,12 +82,16 @@ public class ContextParallelTests
     public void ASequenceLengthThatDoesNotSplitIntoTwiceTheDegreeChunksIsAOneLineError()
     {
         var dims = new ParallelDims(1, 1, 2, 1, 1, 2);
-        var e = Assert.Throws<ConfigException>(() => ContextParallel.Validate(dims, 30, null));
+        var e = Assert.Throws<ConfigException>(() => ContextParallel.Validate(dims, false, 30, null));
         Assert.Equal("training.seq_len = 30 does not divide by 2 x parallelism.context_parallel_degree = 4 (context parallel cuts each sequence into that many chunks)", e.Message);
-        var validation = Assert.Throws<ConfigException>(() => ContextParallel.Validate(dims, 32, 18));
+        var validation = Assert.Throws<ConfigException>(() => ContextParallel.Validate(dims, false, 32, 18));
         Assert.StartsWith("validation.seq_len = 18 does not divide by 2 x parallelism.context_parallel_degree = 4", validation.Message);
-        var tp = Assert.Throws<ConfigException>(() => ContextParallel.Validate(new ParallelDims(1, 1, 2, 2, 1, 4), 32, null));
-        Assert.Contains("with tensor_parallel_degree > 1 is not built yet", tp.Message);
+        // Sequence parallel splits each rank's two chunks over the TP ranks again.
+        var tpDims = new ParallelDims(1, 1, 2, 2, 1, 4);
+        var sp = Assert.Throws<ConfigException>(() => ContextParallel.Validate(tpDims, true, 36, null));
+        Assert.Equal("training.seq_len = 36 does not divide by 2 x parallelism.context_parallel_degree x tensor_parallel_degree = 8 (context parallel cuts each sequence into 2 x 2 chunks, sequence parallel each rank's part into 2)", sp.Message);
+        ContextParallel.Validate(tpDims, false, 36, null);
+        ContextParallel.Validate(tpDims, true, 32, null);
 
         var r = new TinyRun { Ranks = 2, Cp = 2, Steps = 1, Overrides = ["--training.seq_len", "30"] }.Start(out _);
         Assert.Equal(2, r.ExitCode);

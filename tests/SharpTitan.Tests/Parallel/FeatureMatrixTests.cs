@@ -76,9 +76,9 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
     /// <summary>Context parallel's reference: <see cref="Fp32"/> at seq_len 128 (16 tokens per chunk at CP 4).</summary>
     private static readonly TinyRun LongFp32 = Fp32 with { Overrides = [.. Fp32.Overrides, "--training.seq_len", "128"] };
 
-    private static Row Context(string name, int ranks, int cp, string[] layout, Action<string, TinyRunCache>? check = null)
+    private static Row Context(string name, int ranks, int cp, string[] layout, Action<string, TinyRunCache>? check = null, int tp = 1)
     {
-        var row = Layout(name, ranks, 1, layout, LongFp32, check: check);
+        var row = Layout(name, ranks, tp, layout, LongFp32, check: check);
         return row with { Run = row.Run with { Cp = cp } };
     }
 
@@ -193,6 +193,11 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
         Context("CP 2, full AC", 2, 2, Ac("full")),
         Context("CP 2 x FSDP 2", 4, 2, [], check: (dump, _) =>
             Assert.Contains("dp_shard=2 cp=2 tp=1", File.ReadAllText(Path.Combine(dump, "logs", "rank_3.log")))),
+        // Each rank attends with its TP heads over its CP part of the sequence; sequence parallel splits that part again.
+        Context("CP 2 x TP 2", 4, 2, [], tp: 2, check: (dump, _) =>
+            Assert.Contains("dp_shard=1 cp=2 tp=2", File.ReadAllText(Path.Combine(dump, "logs", "rank_3.log")))),
+        Context("CP 2 x TP 2, alltoall, op AC, no SP or loss parallel", 4, 2,
+            [.. Rotate("alltoall"), .. Ac("selective", "op"), "--parallelism.enable_sequence_parallel", "false", "--parallelism.disable_loss_parallel", "true"], tp: 2),
         // Pipeline parallel: stages on ranks, activations and gradients sent between them, the loss from the last
         // stage, the gradient norm over all stages, validation through the pipeline. tiny has 2 layers; with the
         // embedding and output weighing one layer each, PP 2 is [embedding, layer 0] [layer 1, norm, output] and PP 4

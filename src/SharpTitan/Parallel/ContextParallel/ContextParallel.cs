@@ -34,13 +34,16 @@ internal sealed class ContextParallel : IDisposable
         }
     }
 
-    /// <summary>One-line errors for sequence lengths that do not split into 2 x degree chunks, and layouts not built with CP yet.</summary>
-    public static void Validate(ParallelDims dims, int seqLen, int? validationSeqLen)
+    /// <summary>
+    /// One-line errors for sequence lengths that do not split into 2 x degree chunks (each of whose halves sequence
+    /// parallel then splits over the TP ranks).
+    /// </summary>
+    public static void Validate(ParallelDims dims, bool sequenceParallel, int seqLen, int? validationSeqLen)
     {
         if (!dims.CpEnabled) return;
-        if (dims.TpEnabled) throw new ConfigException("parallelism.context_parallel_degree > 1 with tensor_parallel_degree > 1 is not built yet in SharpTitan");
-        LoadBalancedLayout.Validate(seqLen, dims.Cp, "training.seq_len");
-        if (validationSeqLen is { } v) LoadBalancedLayout.Validate(v, dims.Cp, "validation.seq_len");
+        int tp = sequenceParallel ? dims.Tp : 1;
+        LoadBalancedLayout.Validate(seqLen, dims.Cp, tp, "training.seq_len");
+        if (validationSeqLen is { } v) LoadBalancedLayout.Validate(v, dims.Cp, tp, "validation.seq_len");
     }
 
     /// <summary>

@@ -13,10 +13,16 @@ internal sealed class LoadBalancedLayout(int degree, int rank)
     public int Degree { get; } = degree;
     public int Rank { get; } = rank;
 
-    /// <summary>A one-line error unless <paramref name="seqLen"/> splits into 2 x degree equal chunks.</summary>
-    public static void Validate(int seqLen, int degree, string key)
+    /// <summary>
+    /// A one-line error unless <paramref name="seqLen"/> splits into 2 x degree equal chunks, each a multiple of
+    /// <paramref name="sequenceParallel"/> (the TP degree under sequence parallel, which splits each rank's part again).
+    /// </summary>
+    public static void Validate(int seqLen, int degree, int sequenceParallel, string key)
     {
-        if (degree > 1 && seqLen % (2 * degree) != 0)
+        if (degree <= 1) return;
+        if (sequenceParallel > 1 && seqLen % (2 * degree * sequenceParallel) != 0)
+            throw new ConfigException($"{key} = {seqLen} does not divide by 2 x parallelism.context_parallel_degree x tensor_parallel_degree = {2 * degree * sequenceParallel} (context parallel cuts each sequence into 2 x {degree} chunks, sequence parallel each rank's part into {sequenceParallel})");
+        if (seqLen % (2 * degree) != 0)
             throw new ConfigException($"{key} = {seqLen} does not divide by 2 x parallelism.context_parallel_degree = {2 * degree} (context parallel cuts each sequence into that many chunks)");
     }
 
