@@ -102,8 +102,9 @@ public static class Llama3Parallelize
     private static bool DataParallel(ParallelDims dims) => dims.DpEnabled || dims.CpEnabled;
 
     /// <summary>
-    /// Pipeline parallel: the split, activation checkpointing of the blocks, then either data parallelism over each
-    /// stage's parameters (computing in training.mixed_precision_param, fp32 shards) or, without it, full
+    /// Pipeline parallel: the split, TP, float8, CP, activation checkpointing of the blocks, then either data
+    /// parallelism over each stage's parameters (sharded over dp_shard x cp, computing in training.mixed_precision_param,
+    /// fp32 shards) or, without it, full
     /// low-precision training when training.dtype asks for it (as torchtitan, mixed precision needs FSDP).
     /// </summary>
     private static PipelineModelParts ApplyPipeline(Transformer model, JobConfig config, ParallelDims dims, DeviceMesh mesh, Device device, Action<string> log)
@@ -115,13 +116,15 @@ public static class Llama3Parallelize
         Float8Converter? float8 = Float8Options.Requested(config.Model)
             ? new Float8Converter(model, Float8Options.From(config.Float8), tp, log) : null;
         if (config.Model.PrintAfterConversion) log(ModelStructure.Describe(model, "model after conversion"));
+        ContextParallel? cp = dims.CpEnabled ? new ContextParallel(model, mesh.Cp, config.Parallelism.ContextParallelRotateMethod) : null;
         var ac = ActivationCheckpointPlan.For(config.ActivationCheckpoint, model.Args.NLayers);
         var checkpointing = ActivationCheckpointing.Apply(model, ac, dataParallel: false);
         var dtype = config.Training.Dtype.ToScalarType();
-        if (!dims.DpEnabled && dtype != ScalarType.Float32) model.to(dtype);
-        var computeDtype = dims.DpEnabled ? config.Training.MixedPrecisionParam.ToScalarType() : dtype;
+        bool shard = DataParallel(dims);
+        if (!shard && dtype != ScalarType.Float32) model.to(dtype);
+        var computeDtype = shard ? config.Training.MixedPrecisionParam.ToScalarType() : dtype;
         model.train();
-        return new PipelineModelParts(model, device, computeDtype, plan, mesh, checkpointing, shard: dims.DpEnabled, overlap: config.Parallelism.FsdpOverlap, tp, float8);
+        return new PipelineModelParts(model, device, computeDtype, plan, mesh, checkpointing, shard, overlap: config.Parallelism.FsdpOverlap, tp, float8, cp);
     }
 
     private static TensorParallelOptions TpOptions(ParallelismSection p) =>

@@ -21,6 +21,5 @@ internal static class FeatureGate
             $"optimizer.implementation = \"{c.Optimizer.Implementation.ToConfigString()}\" (the one AdamW here is \"for-loop\")");
         No(c.Comm.TraceBufSize > 0, "comm.trace_buf_size > 0 (the collectives' flight recorder)");
         No(c.Parallelism.EnableCompiledAutograd, "parallelism.enable_compiled_autograd");
-        No(c.Parallelism.PipelineParallelDegree > 1 && c.Parallelism.ContextParallelDegree > 1, "context parallel with pipeline parallel");
     }
 }

@@ -9,7 +9,7 @@ public class ConfigValidatesAsTrainTests
         [.. TinyConfig.Arguments(steps: 1), "--job.dump_folder", dump, .. overrides];
 
     [Theory]
-    [InlineData("context parallel with pipeline parallel is not built yet", "--parallelism.context_parallel_degree", "2", "--parallelism.pipeline_parallel_degree", "2")]
+    [InlineData("parallelism.enable_compiled_autograd is not built yet", "--parallelism.enable_compiled_autograd")]
     [InlineData("compile.enable is not built yet", "--compile.enable")]
     [InlineData("'training.device' = \"cuda\": libtorch_cuda.so was looked for next to TorchSharp.dll", "--training.device", "cuda")]
     [InlineData("training.dataset_path: not found: /no/such/data.jsonl", "--training.dataset_path", "/no/such/data.jsonl")]

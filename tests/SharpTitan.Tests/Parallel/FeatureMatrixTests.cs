@@ -89,12 +89,12 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
     /// micro-batch size given, against <paramref name="reference"/> (default <see cref="Fp32"/>).
     /// </summary>
     private static Row Pipeline(string name, int pp, string schedule, int microbatch, string[]? layout = null, int? localBatch = null,
-        Action<string, TinyRunCache>? check = null, int dp = 1, TinyRun? reference = null, Tolerances? tolerances = null, int tp = 1)
+        Action<string, TinyRunCache>? check = null, int dp = 1, TinyRun? reference = null, Tolerances? tolerances = null, int tp = 1, int cp = 1)
     {
-        reference ??= Fp32;
+        reference ??= cp > 1 ? LongFp32 : Fp32;
         var run = reference with
         {
-            Ranks = pp * dp * tp, Pp = pp, Tp = tp, LocalBatch = localBatch,
+            Ranks = pp * dp * tp * cp, Pp = pp, Tp = tp, Cp = cp, LocalBatch = localBatch,
             Overrides = [.. reference.Overrides, "--parallelism.pipeline_parallel_schedule", schedule,
                 "--parallelism.pipeline_parallel_microbatch_size", microbatch.ToString(), .. layout ?? []],
         };
@@ -243,6 +243,10 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
         Pipeline("PP 2 x TP 2, 1F1B", 2, "1F1B", 3, tp: 2),
         Pipeline("PP 2 x TP 2, Interleaved1F1B, no sequence or loss parallel", 2, "Interleaved1F1B", 3,
             ["--parallelism.enable_sequence_parallel", "false", "--parallelism.disable_loss_parallel", "true"], tp: 2),
+        // Every stage runs on this rank's load-balanced part of each sequence; the stages' parameters are sharded over cp.
+        Pipeline("PP 2 x CP 2, 1F1B", 2, "1F1B", 3, cp: 2, check: (dump, _) =>
+            Assert.Contains("pipeline x context parallel: degree 2, rotate method allgather, rank 1 holds sequence chunks 1 and 2 of 4", File.ReadAllText(Path.Combine(dump, "logs", "rank_3.log")))),
+        Pipeline("PP 2 x CP 2, GPipe, alltoall, full AC", 2, "GPipe", 3, [.. Rotate("alltoall"), .. Ac("full")], cp: 2),
         // bf16 gathered parameters and activations (sent between stages in bf16), fp32 shards and reductions, full AC:
         // against one process computing in bf16 on fp32 masters, with the "FSDP 2, bf16 params" row's bounds. Measured:
         // losses within 2.1e-5 relative, parameters 9.9e-3, gradient norms 2.5e-4, validation losses 3.1e-5.

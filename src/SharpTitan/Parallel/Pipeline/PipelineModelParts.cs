@@ -25,6 +25,7 @@ internal sealed class PipelineModelParts : IModelParts
     private readonly IReadOnlyList<PipelineStage> _stages;
     private readonly TensorParallel? _tp;
     private readonly IDisposable? _float8;
+    private readonly ContextParallel? _cp;
 
     public Transformer Model { get; }
     public Device Device { get; }
@@ -41,10 +42,11 @@ internal sealed class PipelineModelParts : IModelParts
     /// <param name="shard">Shard the stages' parameters over the data-parallel ranks (FSDP / HSDP / DDP).</param>
     /// <param name="tp">Tensor parallel, already applied to the model (its parameters are this TP rank's blocks).</param>
     /// <param name="float8">The float8 converter applied to the model's linears, if any (disposed with the parts).</param>
+    /// <param name="cp">Context parallel, already installed in the model: every stage runs on this rank's part of each sequence.</param>
     public PipelineModelParts(Transformer model, Device device, ScalarType computeDtype, PipelinePlan plan, DeviceMesh mesh,
-        IDisposable? checkpointing, bool shard, bool overlap, TensorParallel? tp, IDisposable? float8)
+        IDisposable? checkpointing, bool shard, bool overlap, TensorParallel? tp, IDisposable? float8, ContextParallel? cp = null)
     {
-        (Model, Device, ComputeDtype, _plan, _mesh, _checkpointing, _tp, _float8) = (model, device, computeDtype, plan, mesh, checkpointing, tp, float8);
+        (Model, Device, ComputeDtype, _plan, _mesh, _checkpointing, _tp, _float8, _cp) = (model, device, computeDtype, plan, mesh, checkpointing, tp, float8, cp);
         _stages = plan.StagesOf(mesh.Pp.Rank).Select(s => new PipelineStage(model, s)).ToList();
         bool Owned(string name) => _stages.Any(s => s.Modules.Owns(name));
         GlobalShapes = model.named_parameters().ToDictionary(p => p.name, p => Place(p.name, p.parameter.shape).Shape);
@@ -89,18 +91,25 @@ internal sealed class PipelineModelParts : IModelParts
 
     public double ForwardBackward(Tensor inputs, Tensor labels, int accumulationSteps)
     {
+        if (_cp is { } cp)
+        {
+            // This rank's load-balanced part of each sequence and of its labels; activations between stages are that part.
+            inputs = cp.ShardSequence(inputs);
+            labels = cp.ShardSequence(labels.view(inputs.shape[0], -1)).reshape(-1);
+        }
         _sharding?.Gather();
         double loss = _runner.Step(inputs, labels, accumulationSteps);
         _sharding?.ReduceAndFree();
         return loss;
     }
 
-    // The last stage computed the loss: every pp rank reports its value, averaged over the data-parallel ranks.
+    // The last stage computed the loss: every pp rank reports its value, averaged over the data- and context-parallel
+    // ranks (equal token counts).
     public double ReportedLoss(double localLoss)
     {
         using var t = tensor(new[] { localLoss }, ScalarType.Float64, device: Pp.Device);
         Pp.Broadcast(t, _plan.RankOf(_plan.Stages.Count - 1));
-        if (_sharding != null) _mesh.Dp.AllReduce(t, ReduceOp.Avg);
+        if (_sharding != null) _mesh.DpCp.AllReduce(t, ReduceOp.Avg);
         return t.item<double>();
     }
 
@@ -126,7 +135,13 @@ internal sealed class PipelineModelParts : IModelParts
     public Tensor EvaluationLogits(Tensor tokens)
     {
         _sharding?.Gather();
-        try { return _runner.EvaluationLogits(tokens, Model.Args.VocabSize); }
+        try
+        {
+            if (_cp is not { } cp) return _runner.EvaluationLogits(tokens, Model.Args.VocabSize);
+            using var local = cp.ShardSequence(tokens);
+            using var logits = _runner.EvaluationLogits(local, Model.Args.VocabSize);
+            return cp.GatherSequence(logits);
+        }
         finally { _sharding?.Free(); }
     }
 
@@ -179,6 +194,7 @@ internal sealed class PipelineModelParts : IModelParts
         if (_sharding != null) yield return _sharding.Describe(Pp.Rank);
         if (_tp is { } tp)
             yield return $"pipeline x tensor parallel: degree {tp.Group.Size}, sequence parallel {(tp.Options.SequenceParallel ? "on" : "off")}, loss parallel {(tp.Options.LossParallel ? "on" : "off")}";
+        if (_cp is { } cp) yield return "pipeline x " + cp.Describe();
         yield return $"pipeline compute dtype: {ComputeDtype.ToString().ToLowerInvariant()}" + (_sharding == null ? " (as torchtitan, mixed precision needs data parallelism: training.dtype applies)" : "");
     }
 
@@ -195,6 +211,7 @@ internal sealed class PipelineModelParts : IModelParts
         _sharding?.Dispose();
         _tp?.Dispose();
         _float8?.Dispose();
+        _cp?.Dispose();
         _checkpointing?.Dispose();
         Model.Dispose();
         _empty.Dispose();
