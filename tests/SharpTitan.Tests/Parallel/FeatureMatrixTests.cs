@@ -247,6 +247,9 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
         Pipeline("PP 2 x CP 2, 1F1B", 2, "1F1B", 3, cp: 2, check: (dump, _) =>
             Assert.Contains("pipeline x context parallel: degree 2, rotate method allgather, rank 1 holds sequence chunks 1 and 2 of 4", File.ReadAllText(Path.Combine(dump, "logs", "rank_3.log")))),
         Pipeline("PP 2 x CP 2, GPipe, alltoall, full AC", 2, "GPipe", 3, [.. Rotate("alltoall"), .. Ac("full")], cp: 2),
+        // 3D and 4D on 8 tiny ranks: pp outermost, then dp_shard, cp, tp.
+        Pipeline("PP 2 x FSDP 2 x TP 2, 1F1B", 2, "1F1B", 3, dp: 2, tp: 2),
+        Pipeline("PP 2 x CP 2 x TP 2, Interleaved1F1B", 2, "Interleaved1F1B", 3, tp: 2, cp: 2),
         // bf16 gathered parameters and activations (sent between stages in bf16), fp32 shards and reductions, full AC:
         // against one process computing in bf16 on fp32 masters, with the "FSDP 2, bf16 params" row's bounds. Measured:
         // losses within 2.1e-5 relative, parameters 9.9e-3, gradient norms 2.5e-4, validation losses 3.1e-5.
