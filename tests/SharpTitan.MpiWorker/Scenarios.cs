@@ -8,7 +8,7 @@ namespace SharpTitan.MpiWorker;
 /// <summary>The named scenarios the tests run under mpirun. Each returns the process exit code.</summary>
 public static class Scenarios
 {
-    public static readonly string[] Names = ["hello", "collectives", "subgroups", "mesh", "chunked", "throw-at-step", "hang", "exit-code", "bench", "checkpoint-stall", "p2p"];
+    public static readonly string[] Names = ["hello", "collectives", "subgroups", "mesh", "chunked", "throw-at-step", "hang", "exit-code", "bench", "checkpoint-stall", "p2p", "staged"];
 
     public static int Run(string name, IProcessGroup world, IReadOnlyDictionary<string, string> o) => name switch
     {
@@ -22,6 +22,7 @@ public static class Scenarios
         "exit-code" => ExitCode(world, Int(o, "rank", 1), Int(o, "code", 3)),
         "checkpoint-stall" => CheckpointStallScenario.Run(world, o),
         "p2p" => PointToPointScenario.Run(world, o),
+        "staged" => Staged(world),
         "bench" => Bench(world, Int(o, "mib", 16), Int(o, "iters", 10), o.GetValueOrDefault("ops", "ar,ag,rs")),
         _ => throw new ArgumentException($"unknown scenario '{name}' (known: {string.Join(", ", Names)})"),
     };
@@ -37,6 +38,20 @@ public static class Scenarios
     {
         NullReference(world);
         CollectiveSuite.Run(world, "world");
+        return 0;
+    }
+
+    /// <summary>
+    /// The host-staging group (ranks sharing a GPU) over the MPI world, made to stage host tensors too: every
+    /// collective, async call and point-to-point transfer through copies, on the world and on split groups.
+    /// </summary>
+    private static int Staged(IProcessGroup world)
+    {
+        using var staged = new HostStagedProcessGroup(world, world.Device, stageHostTensors: true);
+        CollectiveSuite.Run(staged, "staged");
+        PointToPointScenario.Run(staged, new Dictionary<string, string>());
+        using (var pair = staged.Split(world.Rank / 2, world.Rank, "pair"))
+            CollectiveSuite.Run(pair, "staged pair");
         return 0;
     }
 

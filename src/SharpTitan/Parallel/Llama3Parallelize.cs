@@ -110,8 +110,8 @@ public static class Llama3Parallelize
     private static PipelineModelParts ApplyPipeline(Transformer model, JobConfig config, ParallelDims dims, DeviceMesh mesh, Device device, Action<string> log)
     {
         var plan = ValidatePipeline(model.Args, config, dims);
-        if (ComputeDevice.IsCuda(device))
-            throw new ConfigException("pipeline parallel on CUDA is not built yet in SharpTitan (its sends and receives run on MPI, CPU tensors)");
+        if (mesh.Pp.Backend == "nccl")
+            throw new ConfigException("pipeline parallel over NCCL is not built yet in SharpTitan (its sends and receives need MPI: on one GPU, ranks sharing it run PP through host memory)");
         TensorParallel? tp = dims.TpEnabled ? new TensorParallel(model, mesh.Tp, TpOptions(config.Parallelism)) : null;
         Float8Converter? float8 = Float8Options.Requested(config.Model)
             ? new Float8Converter(model, Float8Options.From(config.Float8), tp, log) : null;

@@ -31,7 +31,7 @@ public sealed class Trainer : IDisposable
     private readonly RunRecorder _recorder;
     private readonly IProcessGroup _world;
     private readonly DeviceMesh? _mesh;
-    private readonly NcclProcessGroup? _gpuWorld;
+    private readonly IProcessGroup? _gpuWorld;
     private readonly Checkpointer? _checkpointer;
     private readonly int _startStep, _lrStepOffset;
     private readonly long _tokensPerStep;
@@ -75,9 +75,10 @@ public sealed class Trainer : IDisposable
             watchdog.TrainTimeout = TimeSpan.FromSeconds(config.Comm.TrainTimeoutSeconds);
         }
         var device = plan.Device;
-        // On GPUs the transforms' collectives are NCCL's (MPI stays the launcher, bootstrap and host-side group).
+        // On GPUs the transforms' collectives are NCCL's, or MPI's through host memory when ranks share a GPU (MPI stays
+        // the launcher, bootstrap and host-side group).
         if (dims.DpEnabled || dims.TpEnabled || dims.CpEnabled || dims.PpEnabled)
-            _mesh = new DeviceMesh(dims, ComputeDevice.IsCuda(device) ? _gpuWorld = NcclProcessGroup.Create(_world, device) : _world);
+            _mesh = new DeviceMesh(dims, ComputeDevice.IsCuda(device) ? _gpuWorld = GpuWorld.Create(_world, device, _log.WriteLine) : _world);
 
         long seed = config.Debug.Seed ?? Random.Shared.Next();
         manual_seed(seed);

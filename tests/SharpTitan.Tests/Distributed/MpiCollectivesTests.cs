@@ -14,6 +14,17 @@ public class MpiCollectivesTests
         for (int rank = 0; rank < ranks; rank++) Assert.Contains($"rank {rank}/{ranks}: collectives ok", r.Stdout);
     }
 
+    /// <summary>Ranks sharing a GPU run MPI through host copies: the same suite, with every tensor staged.</summary>
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void CollectivesStagedThroughHostCopiesMatchHandComputedValues(int ranks)
+    {
+        var r = MpiRun.Worker(ranks, "staged");
+        Assert.True(r.ExitCode == 0, r.Describe());
+        Assert.Equal(ranks, CountOf(r.Stdout, ": staged ok"));
+    }
+
     [Fact]
     public void SubgroupsFromSplitRunCollectivesIndependently()
     {

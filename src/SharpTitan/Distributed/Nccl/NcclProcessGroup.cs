@@ -41,8 +41,7 @@ internal sealed unsafe class NcclProcessGroup : IProcessGroup
     public static NcclProcessGroup Create(IProcessGroup bootstrap, torch.Device device, string name = "world")
     {
         if (!ComputeDevice.IsCuda(device)) throw new ArgumentException($"an NCCL group needs a CUDA device, not {device}");
-        int gpus = torch.cuda.device_count();
-        if (int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_SIZE") ?? Environment.GetEnvironmentVariable("MPI_LOCALNRANKS"), out int local) && local > gpus)
+        if (GpuWorld.RanksShareGpus(out int local, out int gpus))
             throw new Config.ConfigException($"{local} ranks on this host but {gpus} GPU(s): NCCL needs a GPU per rank (start at most {gpus} ranks per host, or set training.device = \"cpu\")");
         NcclLibrary.EnsureLoaded();
         CudaNative.SetDevice(ComputeDevice.CudaIndex(device));
