@@ -82,9 +82,8 @@ public sealed class Trainer : IDisposable
 
         long seed = config.Debug.Seed ?? Random.Shared.Next();
         manual_seed(seed);
-        // libtorch's CPU kernels give identical results for a fixed thread count; debug.deterministic needs no switch
-        // here. On CUDA, debug.deterministic is not wired yet (TorchSharp has no use_deterministic_algorithms; cuBLAS
-        // and SDPA's flash kernels gave the same loss curves in the GPU checks, but that is not a guarantee).
+        // torchtitan's set_determinism; libtorch's CPU kernels are deterministic for a fixed thread count anyway.
+        Determinism.Set(config.Debug.Deterministic);
 
         var tokenizer = plan.Tokenizer;
         ModelArgs = plan.ModelArgs;

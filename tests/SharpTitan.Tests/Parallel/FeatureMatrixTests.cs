@@ -106,6 +106,8 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
     private static readonly Row[] Table =
     [
         // One process: activation checkpointing recomputes the same kernels on the same inputs.
+        // libtorch's deterministic algorithms (torchtitan's set_determinism): every kernel here has one, the same.
+        Layout("1 process, debug.deterministic", 1, 1, ["--debug.deterministic"], tolerances: BitForBit),
         Layout("1 process, full AC", 1, 1, Ac("full"), tolerances: BitForBit),
         Layout("1 process, selective layer AC", 1, 1, Ac("selective", "2"), tolerances: BitForBit),
         // Selective op replays its kept values through its own backward: measured bit-identical here too, the

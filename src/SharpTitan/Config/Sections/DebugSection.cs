@@ -5,7 +5,7 @@ public sealed class DebugSection
 {
     [Doc("Seed for initialization and sampling; unset = a random seed, printed.")]
     public int? Seed { get; set; }
-    [Doc("Deterministic algorithms; libtorch's CPU kernels already are for a fixed thread count, so true changes nothing on CPU.")]
+    [Doc("Deterministic algorithms only (an op without one fails), cuDNN deterministic, CUBLAS_WORKSPACE_CONFIG=:4096:8, as torchtitan; libtorch's CPU kernels are deterministic for a fixed thread count anyway.")]
     public bool Deterministic { get; set; }
     /// <summary>
     /// Test aid (not in torchtitan): a folder where rank 0 writes losses.txt (each step's global loss) and
