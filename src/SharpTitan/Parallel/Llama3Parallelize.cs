@@ -32,8 +32,6 @@ public static class Llama3Parallelize
 
     private static PipelinePlan ValidatePipeline(ModelArgs args, JobConfig config, ParallelDims dims)
     {
-        if (dims.TpEnabled && config.Parallelism.EnableAsyncTensorParallel)
-            throw new ConfigException("parallelism.enable_async_tensor_parallel with pipeline parallel is not built yet in SharpTitan");
         if (dims.DpEnabled && config.Parallelism.FsdpReshardAfterForward == ReshardPolicy.Always)
             throw new ConfigException("parallelism.fsdp_reshard_after_forward = \"always\" with pipeline parallel is not built yet in SharpTitan (under PP a stage's parameters stay gathered for the local batch, torchtitan's default)");
         if (Float8Options.Requested(config.Model) && config.Float8.EnableFsdpFloat8AllGather)
@@ -102,7 +100,7 @@ public static class Llama3Parallelize
     private static bool DataParallel(ParallelDims dims) => dims.DpEnabled || dims.CpEnabled;
 
     /// <summary>
-    /// Pipeline parallel: the split, TP, float8, CP, activation checkpointing of the blocks, then either data
+    /// Pipeline parallel: the split, TP, float8, async TP, CP, activation checkpointing of the blocks, then either data
     /// parallelism over each stage's parameters (sharded over dp_shard x cp, computing in training.mixed_precision_param,
     /// fp32 shards) or, without it, full
     /// low-precision training when training.dtype asks for it (as torchtitan, mixed precision needs FSDP).
@@ -116,6 +114,7 @@ public static class Llama3Parallelize
         Float8Converter? float8 = Float8Options.Requested(config.Model)
             ? new Float8Converter(model, Float8Options.From(config.Float8), tp, log) : null;
         if (config.Model.PrintAfterConversion) log(ModelStructure.Describe(model, "model after conversion"));
+        AsyncTensorParallel? asyncTp = tp is { Options.AsyncTp: true } ? AsyncTensorParallel.Apply(model, tp) : null;
         ContextParallel? cp = dims.CpEnabled ? new ContextParallel(model, mesh.Cp, config.Parallelism.ContextParallelRotateMethod) : null;
         var ac = ActivationCheckpointPlan.For(config.ActivationCheckpoint, model.Args.NLayers);
         var checkpointing = ActivationCheckpointing.Apply(model, ac, dataParallel: false);
@@ -124,7 +123,7 @@ public static class Llama3Parallelize
         if (!shard && dtype != ScalarType.Float32) model.to(dtype);
         var computeDtype = shard ? config.Training.MixedPrecisionParam.ToScalarType() : dtype;
         model.train();
-        return new PipelineModelParts(model, device, computeDtype, plan, mesh, checkpointing, shard, overlap: config.Parallelism.FsdpOverlap, tp, float8, cp);
+        return new PipelineModelParts(model, device, computeDtype, plan, mesh, checkpointing, shard, overlap: config.Parallelism.FsdpOverlap, tp, float8, cp, asyncTp);
     }
 
     private static TensorParallelOptions TpOptions(ParallelismSection p) =>

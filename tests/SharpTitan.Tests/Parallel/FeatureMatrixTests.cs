@@ -243,6 +243,9 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
         // TP inside each stage: each TP rank sends its block of the sequence (sequence parallel) to the same TP rank of
         // the next stage; the last stage's loss is loss-parallel; validation gathers the vocabulary shards.
         Pipeline("PP 2 x TP 2, 1F1B", 2, "1F1B", 3, tp: 2),
+        // Async TP's chunked collectives (communication thread) inside each stage, beside PP's sends and receives.
+        Pipeline("PP 2 x async TP 2, 1F1B", 2, "1F1B", 3, Async, tp: 2, check: (dump, _) =>
+            Assert.Contains("loss parallel on, async on", File.ReadAllText(Path.Combine(dump, "logs", "rank_3.log")))),
         Pipeline("PP 2 x TP 2, Interleaved1F1B, no sequence or loss parallel", 2, "Interleaved1F1B", 3,
             ["--parallelism.enable_sequence_parallel", "false", "--parallelism.disable_loss_parallel", "true"], tp: 2),
         // Every stage runs on this rank's load-balanced part of each sequence; the stages' parameters are sharded over cp.

@@ -14,8 +14,8 @@ public class PipelineConfigTests
         "pipeline schedule 1F1B needs at least as many micro-batches as stages (2)")]
     [InlineData(2, "GPipe", new[] { "--parallelism.pipeline_parallel_layers_per_stage", "1" },
         "'parallelism.pipeline_parallel_layers_per_stage' = 1 makes 4 stages of 2 layers (+1 +1 for the embedding and output); schedule GPipe runs one stage per rank, so it needs 2")]
-    [InlineData(4, "1F1B", new[] { "--parallelism.tensor_parallel_degree", "2", "--parallelism.enable_async_tensor_parallel", "true" },
-        "parallelism.enable_async_tensor_parallel with pipeline parallel is not built yet in SharpTitan")]
+    [InlineData(4, "1F1B", new[] { "--parallelism.fsdp_reshard_after_forward", "always" },
+        "parallelism.fsdp_reshard_after_forward = \"always\" with pipeline parallel is not built yet in SharpTitan")]
     public void ImpossibleLayoutsAreOneLineErrors(int ranks, string schedule, string[] overrides, string message)
     {
         var r = new TinyRun

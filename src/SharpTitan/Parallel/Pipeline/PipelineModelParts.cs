@@ -26,6 +26,7 @@ internal sealed class PipelineModelParts : IModelParts
     private readonly TensorParallel? _tp;
     private readonly IDisposable? _float8;
     private readonly ContextParallel? _cp;
+    private readonly AsyncTensorParallel? _asyncTp;
 
     public Transformer Model { get; }
     public Device Device { get; }
@@ -43,10 +44,13 @@ internal sealed class PipelineModelParts : IModelParts
     /// <param name="tp">Tensor parallel, already applied to the model (its parameters are this TP rank's blocks).</param>
     /// <param name="float8">The float8 converter applied to the model's linears, if any (disposed with the parts).</param>
     /// <param name="cp">Context parallel, already installed in the model: every stage runs on this rank's part of each sequence.</param>
+    /// <param name="asyncTp">Async TP's overlapped collectives, installed in the model (disposed with the parts).</param>
     public PipelineModelParts(Transformer model, Device device, ScalarType computeDtype, PipelinePlan plan, DeviceMesh mesh,
-        IDisposable? checkpointing, bool shard, bool overlap, TensorParallel? tp, IDisposable? float8, ContextParallel? cp = null)
+        IDisposable? checkpointing, bool shard, bool overlap, TensorParallel? tp, IDisposable? float8, ContextParallel? cp = null,
+        AsyncTensorParallel? asyncTp = null)
     {
-        (Model, Device, ComputeDtype, _plan, _mesh, _checkpointing, _tp, _float8, _cp) = (model, device, computeDtype, plan, mesh, checkpointing, tp, float8, cp);
+        (Model, Device, ComputeDtype, _plan, _mesh, _checkpointing, _tp, _float8, _cp, _asyncTp) =
+            (model, device, computeDtype, plan, mesh, checkpointing, tp, float8, cp, asyncTp);
         _stages = plan.StagesOf(mesh.Pp.Rank).Select(s => new PipelineStage(model, s)).ToList();
         bool Owned(string name) => _stages.Any(s => s.Modules.Owns(name));
         GlobalShapes = model.named_parameters().ToDictionary(p => p.name, p => Place(p.name, p.parameter.shape).Shape);
@@ -193,7 +197,7 @@ internal sealed class PipelineModelParts : IModelParts
                          (_runner.Actions.Count > 32 ? $" ... ({_runner.Actions.Count} actions)" : "");
         if (_sharding != null) yield return _sharding.Describe(Pp.Rank);
         if (_tp is { } tp)
-            yield return $"pipeline x tensor parallel: degree {tp.Group.Size}, sequence parallel {(tp.Options.SequenceParallel ? "on" : "off")}, loss parallel {(tp.Options.LossParallel ? "on" : "off")}";
+            yield return $"pipeline x tensor parallel: degree {tp.Group.Size}, sequence parallel {(tp.Options.SequenceParallel ? "on" : "off")}, loss parallel {(tp.Options.LossParallel ? "on" : "off")}, async {(_asyncTp != null ? "on" : "off")}";
         if (_cp is { } cp) yield return "pipeline x " + cp.Describe();
         yield return $"pipeline compute dtype: {ComputeDtype.ToString().ToLowerInvariant()}" + (_sharding == null ? " (as torchtitan, mixed precision needs data parallelism: training.dtype applies)" : "");
     }
@@ -209,6 +213,7 @@ internal sealed class PipelineModelParts : IModelParts
     public void Dispose()
     {
         _sharding?.Dispose();
+        _asyncTp?.Dispose();
         _tp?.Dispose();
         _float8?.Dispose();
         _cp?.Dispose();
