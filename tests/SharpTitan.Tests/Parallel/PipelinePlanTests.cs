@@ -100,6 +100,14 @@ public class PipelinePlanTests
     [InlineData("Interleaved1F1B", 0, "F0.0 F0.1 F2.0 F2.1 F0.2 B2.0 F0.3 B2.1 F2.2 B0.0 F2.3 B0.1 B2.2 B2.3 B0.2 B0.3")]
     [InlineData("LoopedBFS", 0, "F0.0 F0.1 F0.2 F0.3 F2.0 F2.1 F2.2 F2.3 B2.3 B2.2 B2.1 B2.0 B0.3 B0.2 B0.1 B0.0")]
     [InlineData("Interleaved1F1B", 1, "F1.0 F1.1 F3.0 B3.0 F3.1 B3.1 F1.2 B1.0 F1.3 B1.1 F3.2 B3.2 F3.3 B3.3 B1.2 B1.3")]
+    // PyTorch's ScheduleInterleavedZeroBubble, ScheduleZBVZeroBubble and ScheduleDualPipeV at pp 2, 4 micro-batches (DualPipeV's
+    // overlapped F-with-B pairs as F then B). The same held for pp 2-4, 1-12 micro-batches (and 3 local stages for the interleaved one).
+    [InlineData("InterleavedZeroBubble", 0, "F0.0 F0.1 F2.0 F2.1 I2.0 W2.0 F0.2 I2.1 W2.1 F0.3 I0.0 W0.0 F2.2 I0.1 W0.1 F2.3 I2.2 W2.2 I2.3 W2.3 I0.2 W0.2 I0.3 W0.3")]
+    [InlineData("InterleavedZeroBubble", 1, "F1.0 F1.1 F3.0 I3.0 F3.1 I3.1 W3.0 F1.2 I1.0 W3.1 F1.3 I1.1 W1.0 F3.2 I3.2 W1.1 F3.3 I3.3 W3.2 I1.2 W3.3 I1.3 W1.2 W1.3")]
+    [InlineData("ZBVZeroBubble", 0, "F0.0 F0.1 F0.2 F3.0 I3.0 W3.0 F3.1 I3.1 W3.1 F0.3 I0.0 W0.0 F3.2 I3.2 W3.2 I0.1 W0.1 F3.3 I3.3 W3.3 I0.2 W0.2 I0.3 W0.3")]
+    [InlineData("ZBVZeroBubble", 1, "F1.0 F2.0 F1.1 F2.1 I2.0 W2.0 F1.2 I1.0 W1.0 F2.2 I2.1 W2.1 F1.3 I1.1 W1.1 F2.3 I2.2 W2.2 I1.2 I2.3 I1.3 W1.2 W2.3 W1.3")]
+    [InlineData("DualPipeV", 0, "F0.0 F0.1 F0.2 F3.0 I3.0 W3.0 F3.1 F0.3 B3.1 F3.2 B0.0 B3.2 F3.3 B0.1 B3.3 I0.2 W0.2 I0.3 W0.3")]
+    [InlineData("DualPipeV", 1, "F1.0 F2.0 F1.1 F2.1 F1.2 B2.0 F2.2 B1.0 F1.3 B2.1 F2.3 B1.1 B2.2 B1.2 I2.3 I1.3 W2.3 W1.3")]
     public void SchedulesOrderTheirActionsAsPyTorch(string schedule, int rank, string expected)
     {
         var s = PipelineSchedules.Parse(schedule);
