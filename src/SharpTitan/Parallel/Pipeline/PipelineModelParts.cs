@@ -41,11 +41,12 @@ internal sealed class PipelineModelParts : IModelParts
     /// <param name="shard">Shard the stages' parameters over the data-parallel ranks (FSDP / HSDP / DDP).</param>
     /// <param name="tp">Tensor parallel, already applied to the model (its parameters are this TP rank's blocks).</param>
     /// <param name="float8">The float8 converter applied to the model's linears, if any (disposed with the parts).</param>
+    /// <param name="recomputes">Whether block i recomputes in backward (activation checkpointing), for split backwards.</param>
     public PipelineModelParts(Transformer model, Device device, ScalarType computeDtype, PipelinePlan plan, DeviceMesh mesh,
-        IDisposable? checkpointing, bool shard, bool overlap, TensorParallel? tp, IDisposable? float8)
+        IDisposable? checkpointing, bool shard, bool overlap, TensorParallel? tp, IDisposable? float8, Func<int, bool>? recomputes = null)
     {
         (Model, Device, ComputeDtype, _plan, _mesh, _checkpointing, _tp, _float8) = (model, device, computeDtype, plan, mesh, checkpointing, tp, float8);
-        _stages = plan.StagesOf(mesh.Pp.Rank).Select(s => new PipelineStage(model, s)).ToList();
+        _stages = plan.StagesOf(mesh.Pp.Rank).Select(s => new PipelineStage(model, s, recomputes)).ToList();
         bool Owned(string name) => _stages.Any(s => s.Modules.Owns(name));
         GlobalShapes = model.named_parameters().ToDictionary(p => p.name, p => Place(p.name, p.parameter.shape).Shape);
 
