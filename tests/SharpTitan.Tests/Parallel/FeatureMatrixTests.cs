@@ -248,6 +248,8 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
         // TP inside each stage: each TP rank sends its block of the sequence (sequence parallel) to the same TP rank of
         // the next stage; the last stage's loss is loss-parallel; validation gathers the vocabulary shards.
         Pipeline("PP 2 x TP 2, 1F1B", 2, "1F1B", 3, tp: 2),
+        // W re-runs the block-internal backward of the TP blocks, with its collectives, on every TP rank alike.
+        Pipeline("PP 2 x TP 2, ZBVZeroBubble", 2, "ZBVZeroBubble", 3, tp: 2),
         Pipeline("PP 2 x TP 2, Interleaved1F1B, no sequence or loss parallel", 2, "Interleaved1F1B", 3,
             ["--parallelism.enable_sequence_parallel", "false", "--parallelism.disable_loss_parallel", "true"], tp: 2),
         // bf16 gathered parameters and activations (sent between stages in bf16), fp32 shards and reductions, full AC:
