@@ -10,9 +10,11 @@ namespace SharpTitan.Parallel;
 /// <list type="bullet">
 /// <item>I walks the segments from the last, autograd.grad of each output w.r.t. its input only (retain_graph), so
 /// libtorch skips every weight-gradient matmul; each segment keeps the gradient of its output for W.</item>
-/// <item>W runs each segment's backward from that kept gradient into its parameters only (inputs = the parameters),
-/// freeing the graph. It recomputes just the activation gradients inside one block that its weights need (e.g.
-/// through wo and w2), never the chain across blocks nor the block's input gradient.</item>
+/// <item>The one-dimensional parameters (the norms' weights) take their gradients in I as well: their gradient needs
+/// the whole activation-gradient chain of the block, which I runs anyway, and costs nothing more there.</item>
+/// <item>W runs each segment's backward from that kept gradient into its matrices only (inputs = those parameters),
+/// freeing the graph. It recomputes just the activation gradients inside one block that those need (through wo
+/// and the attention for wq / wk / wv, through w2 for w1 / w3), never the chain across blocks nor the norms.</item>
 /// <item>B (a whole backward) walks the segments once, accumulating parameters and the segment inputs' .grad.</item>
 /// </list>
 /// A block under activation checkpointing is one recomputing autograd node that adds its parameters' gradients
@@ -78,10 +80,21 @@ internal sealed class StageGraph : IDisposable
             var s = _segments[i];
             s.OutputGrad = g.DetachFromDisposeScope();
             if (s.Input is null) return null; // the embedding: nothing below it
-            g = autograd.grad([s.Output], [s.Input], [s.OutputGrad], retain_graph: !s.WeightsInInput)[0];
+            var vectors = s.WeightsInInput ? [] : s.Parameters.Where(InInput).ToList();
+            var grads = autograd.grad([s.Output], [s.Input, .. vectors], [s.OutputGrad], retain_graph: !s.WeightsInInput);
+            g = grads[0];
+            using (no_grad())
+                for (int k = 0; k < vectors.Count; k++)
+                {
+                    if (vectors[k].grad is { } existing) existing.add_(grads[k + 1]);
+                    else vectors[k].grad = grads[k + 1].DetachFromDisposeScope();
+                }
         }
         return g;
     }
+
+    /// <summary>Parameters whose gradient I computes: trained one-dimensional ones (norm weights).</summary>
+    private static bool InInput(Parameter p) => p.requires_grad && p.dim() == 1;
 
     /// <summary>W: each segment's parameter gradients from the output gradient I kept; frees the graph.</summary>
     public void BackwardWeight()
@@ -90,7 +103,7 @@ internal sealed class StageGraph : IDisposable
         {
             var s = _segments[i];
             if (s.OutputGrad is null) throw new InvalidOperationException("pipeline: W before I on a stage");
-            var parameters = s.Parameters.Where(p => p.requires_grad).Cast<Tensor>().ToList();
+            var parameters = s.Parameters.Where(p => p.requires_grad && (s.Input is null || !InInput(p))).Cast<Tensor>().ToList();
             if (!s.WeightsInInput && parameters.Count > 0)
                 autograd.backward([s.Output], [s.OutputGrad], retain_graph: false, inputs: parameters);
             DisposeSegment(s);
