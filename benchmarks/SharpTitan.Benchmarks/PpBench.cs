@@ -20,13 +20,33 @@ public static partial class PpBench
     public sealed record Result(Case Case, double MedianStepSeconds, double JobTokensPerSecond, double[] PeakRssGiB,
         double? WaitPercent, double? TheoryPercent, double FinalLoss, double[] StepSeconds);
 
+    private static Case C(string label, int pp, string schedule, int m, int threads = 1) => new(label, pp, schedule, m, threads, 8, 256, 4, "");
+
     public static void Run(string resultsDir)
     {
-        Case C(string label, int pp, string schedule, int m, int threads = 1) => new(label, pp, schedule, m, threads, 8, 256, 4, "");
         var cases = new List<Case> { C("1 process x 2 threads", 1, "1F1B", 1, 2) };
         foreach (int m in new[] { 4, 8 })
             foreach (var s in new[] { "GPipe", "1F1B", "Interleaved1F1B" })
                 cases.Add(C($"PP 2 {s}, {m} micro-batches", 2, s, m));
+        RunCases(cases, Path.Combine(resultsDir, "pp.json"), null);
+    }
+
+    /// <summary>
+    /// The zero-bubble schedules against 1F1B and Interleaved1F1B at 4 micro-batches (the same run, so the same load),
+    /// after the in-process cost of splitting a backward (<see cref="SplitBackwardCost"/>). Short: 2 shared cores.
+    /// </summary>
+    public static void RunZeroBubble(string resultsDir)
+    {
+        var split = SplitBackwardCost.Measure();
+        Console.WriteLine(SplitBackwardCost.Describe(split));
+        var cases = new List<Case> { C("PP 2 1F1B, 4 micro-batches", 2, "1F1B", 4) };
+        foreach (var s in new[] { "Interleaved1F1B", "InterleavedZeroBubble", "ZBVZeroBubble", "DualPipeV" })
+            cases.Add(C($"PP 2 {s}, 4 micro-batches", 2, s, 4));
+        RunCases(cases, Path.Combine(resultsDir, "pp-zb.json"), split);
+    }
+
+    private static void RunCases(List<Case> cases, string file, SplitBackwardCost.Result? split)
+    {
         var results = new List<Result>();
         foreach (var c0 in cases)
         {
@@ -35,8 +55,7 @@ public static partial class PpBench
             results.Add(r);
             Console.WriteLine(Row(r, results[0]));
         }
-        var file = Path.Combine(resultsDir, "pp.json");
-        File.WriteAllText(file, JsonSerializer.Serialize(new { date = DateTime.UtcNow.ToString("u"), machine = BenchConfig.Machine(), results },
+        File.WriteAllText(file, JsonSerializer.Serialize(new { date = DateTime.UtcNow.ToString("u"), machine = BenchConfig.Machine(), split, results },
             BenchConfig.IndentedJson));
         Console.WriteLine($"wrote {file}");
     }

@@ -20,6 +20,7 @@ switch (which)
     case "tp": TpBench.Run(results); break;
     case "tp-case": TpBench.RunCase(System.Text.Json.JsonSerializer.Deserialize<TpBench.Case>(args[1])!); break;
     case "pp": PpBench.Run(results); break;
+    case "pp-zb": PpBench.RunZeroBubble(results); break;
     case "pp-case": PpBench.RunCase(System.Text.Json.JsonSerializer.Deserialize<PpBench.Case>(args[1])!); break;
     case "data": return DataPipelineBench.Run(results, args.Length > 2 ? int.Parse(args[2]) : 4);
     case "checkpoint": CheckpointBench.Run(results); break;

@@ -2,17 +2,28 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using ScottPlot;
+using SharpTitan.Parallel;
 
 namespace SharpTitan.Metrics;
 
 /// <summary>
-/// A pipeline run's schedule as a picture: the "forward stage S mb M" / "backward stage S mb M" spans of every
-/// rank's Chrome trace (one profiling iteration folder, rank*_trace.json), lined up on the wall clock; ranks as rows,
-/// micro-batches as coloured boxes (forward pale, backward full), the gaps between them the bubble.
+/// A pipeline run's schedule as a picture: the "forward stage S mb M" / "backward stage S mb M" spans (and the
+/// split backward's "input stage S mb M" / "weight stage S mb M") of every rank's Chrome trace (one profiling
+/// iteration folder, rank*_trace.json), lined up on the wall clock; ranks as rows, micro-batches as coloured boxes
+/// (forward pale, backward and input-gradient full, weight-gradient boxes in their own grey), the gaps the bubble.
 /// </summary>
 public sealed partial class PipelineTimeline
 {
-    public sealed record Box(int Rank, bool Backward, int Stage, int Microbatch, double StartMs, double EndMs);
+    public sealed record Box(int Rank, PipelineOp Op, int Stage, int Microbatch, double StartMs, double EndMs)
+    {
+        public bool Backward => Op != PipelineOp.Forward;
+    }
+
+    private static readonly Dictionary<string, PipelineOp> Ops = new()
+    {
+        ["forward"] = PipelineOp.Forward, ["backward"] = PipelineOp.Backward,
+        ["input"] = PipelineOp.BackwardInput, ["weight"] = PipelineOp.BackwardWeight,
+    };
 
     public IReadOnlyList<Box> Boxes { get; }
     public int Ranks { get; }
@@ -23,7 +34,7 @@ public sealed partial class PipelineTimeline
         Ranks = boxes.Count == 0 ? 0 : boxes.Max(b => b.Rank) + 1;
     }
 
-    [GeneratedRegex(@"^(forward|backward) stage (\d+) mb (\d+)$")]
+    [GeneratedRegex(@"^(forward|backward|input|weight) stage (\d+) mb (\d+)$")]
     private static partial Regex SpanName();
 
     /// <summary>Reads every rank*_trace.json of <paramref name="folder"/>; times in ms from the earliest box.</summary>
@@ -43,7 +54,7 @@ public sealed partial class PipelineTimeline
                 var m = SpanName().Match(e.GetProperty("name").GetString() ?? "");
                 if (!m.Success) continue;
                 double start = (origin + e.GetProperty("ts").GetDouble()) / 1000;
-                boxes.Add(new Box(e.GetProperty("pid").GetInt32(), m.Groups[1].Value == "backward",
+                boxes.Add(new Box(e.GetProperty("pid").GetInt32(), Ops[m.Groups[1].Value],
                     int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture), int.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture),
                     start, start + dur.GetDouble() / 1000));
             }
@@ -72,9 +83,10 @@ public sealed partial class PipelineTimeline
             double top = Ranks - b.Rank, bottom = top - 0.8;
             var color = palette.GetColor(b.Microbatch % 10);
             var rect = plot.Add.Rectangle(b.StartMs, b.EndMs, bottom, top);
-            rect.FillStyle.Color = b.Backward ? color : color.WithAlpha(0.45);
+            rect.FillStyle.Color = b.Op == PipelineOp.BackwardWeight ? Colors.SlateGray.WithAlpha(0.55)
+                : b.Backward ? color : color.WithAlpha(0.45);
             rect.LineStyle.Color = Colors.Black.WithAlpha(0.6);
-            var label = $"{(b.Backward ? "B" : "F")}{b.Microbatch}" + (looped ? $"\ns{b.Stage}" : "");
+            var label = $"{PipelineAction.Letter(b.Op)}{b.Microbatch}" + (looped ? $"\ns{b.Stage}" : "");
             var text = plot.Add.Text(label, (b.StartMs + b.EndMs) / 2, bottom + 0.4);
             text.LabelAlignment = Alignment.MiddleCenter;
             text.LabelFontSize = 10;
@@ -82,7 +94,9 @@ public sealed partial class PipelineTimeline
         var idle = IdleShares();
         plot.Axes.Left.SetTicks(Enumerable.Range(0, Ranks).Select(r => Ranks - r - 0.4).ToArray(),
             Enumerable.Range(0, Ranks).Select(r => $"rank {r} ({100 * idle[r]:F0}% idle)").ToArray());
-        plot.Title("Pipeline schedule (F = forward, B = backward; colour = micro-batch" + (looped ? ", s = stage)" : ")"));
+        bool split = Boxes.Any(b => b.Op == PipelineOp.BackwardWeight);
+        plot.Title("Pipeline schedule (F = forward, B = backward" + (split ? ", I = input gradient, W = weight gradient (grey)" : "") +
+                   "; colour = micro-batch" + (looped ? ", s = stage)" : ")"));
         plot.XLabel("time (ms)");
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(pngPath))!);
         plot.SavePng(pngPath, width, 120 + heightPerRank * Math.Max(1, Ranks));

@@ -36,7 +36,10 @@ public static class Llama3Parallelize
             throw new ConfigException("parallelism.fsdp_reshard_after_forward = \"always\" with pipeline parallel is not built yet in SharpTitan (under PP a stage's parameters stay gathered for the local batch, torchtitan's default)");
         if (Float8Options.Requested(config.Model) && config.Float8.EnableFsdpFloat8AllGather)
             throw new ConfigException("float8.enable_fsdp_float8_all_gather with pipeline parallel is not built yet in SharpTitan");
-        return PipelinePlan.For(args, config.Parallelism, config.Training.LocalBatchSize);
+        var plan = PipelinePlan.For(args, config.Parallelism, config.Training.LocalBatchSize);
+        if (plan.Schedule.SplitsBackward() && Float8Options.Requested(config.Model))
+            throw new ConfigException($"pipeline schedule {plan.Schedule.Name()} (backward split into input and weight gradients) with float8 linears is not built yet in SharpTitan");
+        return plan;
     }
 
     /// <param name="model">Built and initialized identically on every rank (same seed): each transform keeps this rank's part.</param>
@@ -123,7 +126,8 @@ public static class Llama3Parallelize
         if (!shard && dtype != ScalarType.Float32) model.to(dtype);
         var computeDtype = shard ? config.Training.MixedPrecisionParam.ToScalarType() : dtype;
         model.train();
-        return new PipelineModelParts(model, device, computeDtype, plan, mesh, checkpointing, shard, overlap: config.Parallelism.FsdpOverlap, tp, float8, cp, asyncTp);
+        return new PipelineModelParts(model, device, computeDtype, plan, mesh, checkpointing, shard, overlap: config.Parallelism.FsdpOverlap, tp, float8, cp, asyncTp,
+            recomputes: checkpointing is null ? null : layer => ac.Op || ac.FullLayers[layer]);
     }
 
     private static TensorParallelOptions TpOptions(ParallelismSection p) =>

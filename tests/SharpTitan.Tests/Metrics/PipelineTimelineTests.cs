@@ -35,6 +35,24 @@ public class PipelineTimelineTests
     }
 
     [Fact]
+    public void SplitBackwardSpansAreInputAndWeightBoxes()
+    {
+        var dir = TestSetup.TempDir("pp-timeline-zb");
+        WriteTrace(dir, 0, 0, ("forward stage 0 mb 0", 0, 1_000), ("forward stage 3 mb 0", 3_000, 1_000),
+            ("input stage 3 mb 0", 4_000, 1_000), ("weight stage 3 mb 0", 5_000, 1_000), ("backward stage 0 mb 0", 8_000, 2_000));
+        WriteTrace(dir, 1, 0, ("forward stage 1 mb 0", 1_000, 1_000), ("forward stage 2 mb 0", 2_000, 1_000),
+            ("input stage 2 mb 0", 5_000, 1_000), ("input stage 1 mb 0", 6_000, 1_000), ("weight stage 2 mb 0", 7_000, 1_000), ("weight stage 1 mb 0", 8_000, 1_000));
+        var t = PipelineTimeline.Load(dir);
+        Assert.Equal(11, t.Boxes.Count);
+        Assert.Equal(6, t.Boxes.Count(b => b.Op == SharpTitan.Parallel.PipelineOp.BackwardWeight || b.Op == SharpTitan.Parallel.PipelineOp.BackwardInput));
+        Assert.Equal(3, t.Boxes.Single(b => b.Rank == 0 && b.Op == SharpTitan.Parallel.PipelineOp.BackwardWeight).Stage);
+        Assert.Equal([0.4, 0.25], t.IdleShares().Select(x => Math.Round(x, 6)));
+        var png = Path.Combine(dir, "timeline.png");
+        t.Save(png);
+        Assert.True(new FileInfo(png).Length > 1000);
+    }
+
+    [Fact]
     public void TracesWithoutPipelineSpansAreAnError()
     {
         var dir = TestSetup.TempDir("pp-timeline-none");

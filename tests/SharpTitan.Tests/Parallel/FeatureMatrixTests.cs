@@ -216,6 +216,16 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
         Pipeline("PP 2, Interleaved1F1B", 2, "Interleaved1F1B", 3),
         Pipeline("PP 4, 1F1B", 4, "1F1B", 2),
         Pipeline("PP 2, LoopedBFS", 2, "LoopedBFS", 3),
+        // Zero bubble: backwards split into I (input gradients, sent on at once) and W (weight gradients, later). The
+        // V-shaped ones put stages 0 and 3 on rank 0 (so the loss is computed there) and 1 and 2 on rank 1, handing
+        // activations and gradients from stage 1 to stage 2 without a message. tiny at 4 stages: [embedding] [layer 0]
+        // [layer 1] [norm, output]. DualPipeV runs its overlapped F/B pairs one after the other.
+        Pipeline("PP 2, InterleavedZeroBubble", 2, "InterleavedZeroBubble", 3),
+        Pipeline("PP 2, ZBVZeroBubble", 2, "ZBVZeroBubble", 3),
+        Pipeline("PP 2, DualPipeV", 2, "DualPipeV", 3),
+        Pipeline("PP 2, ZBVZeroBubble, gradient accumulation", 2, "ZBVZeroBubble", 2, localBatch: 6),
+        // Checkpointed blocks add their weight gradients in I (their recompute node does the whole block); W skips them.
+        Pipeline("PP 2, InterleavedZeroBubble, full AC", 2, "InterleavedZeroBubble", 3, Ac("full")),
         // Gradient accumulation: two local batches of 6 rows per step, each 3 micro-batches of 2.
         Pipeline("PP 2, 1F1B, gradient accumulation", 2, "1F1B", 2, localBatch: 6),
         // Uneven stages: the embedding weighs nothing, so stage 0 holds both layers and stage 1 the norm and output.
@@ -240,12 +250,19 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
             Assert.Equal(m["total_params"] / 2, m["params"]); // half of stage 1's parameters
         }),
         Pipeline("PP 2 x DDP 2, GPipe", 2, "GPipe", 3, Replicate(2, 1), dp: 2),
+        // The W's accumulate into the gathered parameters' gradients like B does; the reduce-scatter follows the last W.
+        Pipeline("PP 2 x FSDP 2, ZBVZeroBubble", 2, "ZBVZeroBubble", 3, dp: 2),
         // TP inside each stage: each TP rank sends its block of the sequence (sequence parallel) to the same TP rank of
         // the next stage; the last stage's loss is loss-parallel; validation gathers the vocabulary shards.
         Pipeline("PP 2 x TP 2, 1F1B", 2, "1F1B", 3, tp: 2),
         // Async TP's chunked collectives (communication thread) inside each stage, beside PP's sends and receives.
         Pipeline("PP 2 x async TP 2, 1F1B", 2, "1F1B", 3, Async, tp: 2, check: (dump, _) =>
             Assert.Contains("loss parallel on, async on", File.ReadAllText(Path.Combine(dump, "logs", "rank_3.log")))),
+        Pipeline("PP 2 x async TP 2, ZBVZeroBubble", 2, "ZBVZeroBubble", 3, Async, tp: 2),
+        // W re-runs the block-internal backward of the TP blocks, with its collectives, on every TP rank alike.
+        Pipeline("PP 2 x TP 2, ZBVZeroBubble", 2, "ZBVZeroBubble", 3, tp: 2),
+        // Split backward with context parallel: W re-runs the attention's backward, with its key/value collectives.
+        Pipeline("PP 2 x CP 2, ZBVZeroBubble", 2, "ZBVZeroBubble", 3, cp: 2),
         Pipeline("PP 2 x TP 2, Interleaved1F1B, no sequence or loss parallel", 2, "Interleaved1F1B", 3,
             ["--parallelism.enable_sequence_parallel", "false", "--parallelism.disable_loss_parallel", "true"], tp: 2),
         // Every stage runs on this rank's load-balanced part of each sequence; the stages' parameters are sharded over cp.

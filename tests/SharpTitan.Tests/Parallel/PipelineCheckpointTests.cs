@@ -22,7 +22,7 @@ public class PipelineCheckpointTests
     private static string TrainPp(int pp, int steps, string? resumeFrom, int dp = 1, int tp = 1, params string[] overrides)
     {
         var run = Run(pp * dp * tp, tp, steps, ["--parallelism.pipeline_parallel_microbatch_size", "3", .. overrides]) with { Pp = pp };
-        var dir = TestSetup.TempDir($"ckpt-pp{pp}-dp{dp}-tp{tp}");
+        var dir = TestSetup.TempDir($"ckpt-pp{pp}-dp{dp}-tp{tp}{(overrides.Length > 0 ? "-" + overrides[^1] : "")}");
         if (resumeFrom != null) CopyInto(resumeFrom, dir);
         return (run with { DumpFolder = dir }).Train();
     }
@@ -50,6 +50,23 @@ public class PipelineCheckpointTests
         AssertSame(Losses(pp)[5..], Losses(single), Parameters(pp), Parameters(single), LossTolerance, ParamTolerance);
         var back = TrainPp(2, 15, Step(single, 10));
         AssertSame(Losses(single)[5..], Losses(back), Parameters(single), Parameters(back), LossTolerance, ParamTolerance);
+    }
+
+    /// <summary>
+    /// ZBVZeroBubble's V placement (rank 0: stages 0 and 3, rank 1: stages 1 and 2): each tensor is still written once
+    /// by its owner; the run resumes bit for bit and its checkpoint loads into one process.
+    /// </summary>
+    [Fact]
+    public void Pp2ZeroBubbleVResumesBitForBitAndReshardsToOneProcess()
+    {
+        string[] zbv = ["--parallelism.pipeline_parallel_schedule", "ZBVZeroBubble"];
+        var pp = TrainPp(2, 10, null, overrides: zbv);
+        var resumed = TrainPp(2, 10, Step(pp, 5), overrides: zbv);
+        AssertSame(Losses(pp)[5..], Losses(resumed), Parameters(pp), Parameters(resumed), 0, 0);
+        var meta = CheckpointMetadata.Read(Path.Combine(Step(pp, 5), CheckpointMetadata.FileName));
+        Assert.Equal(TinyParameterCount, meta.Tensors.Count(t => t.Name.StartsWith(TrainingState.Model, StringComparison.Ordinal)));
+        var single = Train(1, 10, Step(pp, 5));
+        AssertSame(Losses(pp)[5..], Losses(single), Parameters(pp), Parameters(single), LossTolerance, ParamTolerance);
     }
 
     /// <summary>PP 2 x FSDP 2 saves flat shard ranges of each stage's parameters; they load into one process and PP 2.</summary>

@@ -31,6 +31,13 @@ public class PipelinePlanTests
         var interleaved = PipelinePlan.For(Eight, Pp(2, "Interleaved1F1B"), 8);
         Assert.Equal(4, interleaved.Stages.Count);
         Assert.Equal([0, 2], interleaved.StagesOf(0).Select(s => s.Index));
+        // V-shaped schedules: two stages per rank, rank r holding r and 2p - 1 - r (the last stage on rank 0).
+        var v = PipelinePlan.For(Eight, Pp(2, "ZBVZeroBubble"), 8);
+        Assert.Equal([0, 3], v.StagesOf(0).Select(s => s.Index));
+        Assert.Equal([1, 2], v.StagesOf(1).Select(s => s.Index));
+        var dual = PipelinePlan.For(Eight, Pp(4, "DualPipeV"), 8);
+        Assert.Equal([0, 7], dual.StagesOf(0).Select(s => s.Index));
+        Assert.Equal([3, 4], dual.StagesOf(3).Select(s => s.Index));
         // layers_per_stage 2 with weights 1 + 1: ceil(10 / 2) = 5 stages, which PP 2 does not divide.
         Assert.Equal(6, PipelinePlan.For(Eight with { NLayers = 10 }, Pp(2, "Interleaved1F1B", layersPerStage: 2), 8).Stages.Count);
         // No weight for the embedding and output: 8 layers as 4 + 4.
@@ -46,8 +53,10 @@ public class PipelinePlanTests
     [InlineData(2, "1F1B", 3, null, 8, "'training.local_batch_size' = 8 is not a multiple of parallelism.pipeline_parallel_microbatch_size (3)")]
     [InlineData(4, "1F1B", 4, null, 8, "pipeline schedule 1F1B needs at least as many micro-batches as stages (4); training.local_batch_size / parallelism.pipeline_parallel_microbatch_size gives 2")]
     [InlineData(16, "GPipe", 1, null, 16, "pipeline parallel: 16 stages for 8 layers (+1 +1 for the embedding and output")]
-    [InlineData(2, "ZBVZeroBubble", 1, null, 8, "'parallelism.pipeline_parallel_schedule' = \"ZBVZeroBubble\" is not built yet in SharpTitan")]
-    [InlineData(2, "2F2B", 1, null, 8, "'parallelism.pipeline_parallel_schedule' = \"2F2B\": expected one of \"GPipe\", \"1F1B\", \"Interleaved1F1B\", \"LoopedBFS\"")]
+    [InlineData(2, "DualPipeV", 1, null, 2, "pipeline schedule DualPipeV needs at least as many micro-batches as stages (4); training.local_batch_size / parallelism.pipeline_parallel_microbatch_size gives 2")]
+    [InlineData(4, "InterleavedZeroBubble", 1, null, 9, "pipeline schedule InterleavedZeroBubble needs the micro-batches in rounds of 4 (pipeline_parallel_degree) or fewer; training.local_batch_size / parallelism.pipeline_parallel_microbatch_size gives 9")]
+    [InlineData(2, "ZBVZeroBubble", 1, 1, 8, "'parallelism.pipeline_parallel_layers_per_stage' = 1 makes 10 stages of 8 layers (+1 +1 for the embedding and output); schedule ZBVZeroBubble runs exactly 2 stages per rank, so it needs 4")]
+    [InlineData(2, "2F2B", 1, null, 8, "'parallelism.pipeline_parallel_schedule' = \"2F2B\": expected one of \"GPipe\", \"1F1B\", \"Interleaved1F1B\", \"LoopedBFS\", \"InterleavedZeroBubble\", \"ZBVZeroBubble\", \"DualPipeV\"")]
     public void BadConfigurationsAreOneLineErrors(int degree, string schedule, int microbatch, int? layersPerStage, int? localBatch, string message)
     {
         var e = Assert.Throws<ConfigException>(() => PipelinePlan.For(Eight, Pp(degree, schedule, microbatch, layersPerStage), localBatch ?? 8));
@@ -91,6 +100,14 @@ public class PipelinePlanTests
     [InlineData("Interleaved1F1B", 0, "F0.0 F0.1 F2.0 F2.1 F0.2 B2.0 F0.3 B2.1 F2.2 B0.0 F2.3 B0.1 B2.2 B2.3 B0.2 B0.3")]
     [InlineData("LoopedBFS", 0, "F0.0 F0.1 F0.2 F0.3 F2.0 F2.1 F2.2 F2.3 B2.3 B2.2 B2.1 B2.0 B0.3 B0.2 B0.1 B0.0")]
     [InlineData("Interleaved1F1B", 1, "F1.0 F1.1 F3.0 B3.0 F3.1 B3.1 F1.2 B1.0 F1.3 B1.1 F3.2 B3.2 F3.3 B3.3 B1.2 B1.3")]
+    // PyTorch's ScheduleInterleavedZeroBubble, ScheduleZBVZeroBubble and ScheduleDualPipeV at pp 2, 4 micro-batches (DualPipeV's
+    // overlapped F-with-B pairs as F then B). The same held for pp 2-4, 1-12 micro-batches (and 3 local stages for the interleaved one).
+    [InlineData("InterleavedZeroBubble", 0, "F0.0 F0.1 F2.0 F2.1 I2.0 W2.0 F0.2 I2.1 W2.1 F0.3 I0.0 W0.0 F2.2 I0.1 W0.1 F2.3 I2.2 W2.2 I2.3 W2.3 I0.2 W0.2 I0.3 W0.3")]
+    [InlineData("InterleavedZeroBubble", 1, "F1.0 F1.1 F3.0 I3.0 F3.1 I3.1 W3.0 F1.2 I1.0 W3.1 F1.3 I1.1 W1.0 F3.2 I3.2 W1.1 F3.3 I3.3 W3.2 I1.2 W3.3 I1.3 W1.2 W1.3")]
+    [InlineData("ZBVZeroBubble", 0, "F0.0 F0.1 F0.2 F3.0 I3.0 W3.0 F3.1 I3.1 W3.1 F0.3 I0.0 W0.0 F3.2 I3.2 W3.2 I0.1 W0.1 F3.3 I3.3 W3.3 I0.2 W0.2 I0.3 W0.3")]
+    [InlineData("ZBVZeroBubble", 1, "F1.0 F2.0 F1.1 F2.1 I2.0 W2.0 F1.2 I1.0 W1.0 F2.2 I2.1 W2.1 F1.3 I1.1 W1.1 F2.3 I2.2 W2.2 I1.2 I2.3 I1.3 W1.2 W2.3 W1.3")]
+    [InlineData("DualPipeV", 0, "F0.0 F0.1 F0.2 F3.0 I3.0 W3.0 F3.1 F0.3 B3.1 F3.2 B0.0 B3.2 F3.3 B0.1 B3.3 I0.2 W0.2 I0.3 W0.3")]
+    [InlineData("DualPipeV", 1, "F1.0 F2.0 F1.1 F2.1 F1.2 B2.0 F2.2 B1.0 F1.3 B2.1 F2.3 B1.1 B2.2 B1.2 I2.3 I1.3 W2.3 W1.3")]
     public void SchedulesOrderTheirActionsAsPyTorch(string schedule, int rank, string expected)
     {
         var s = PipelineSchedules.Parse(schedule);
@@ -100,42 +117,51 @@ public class PipelinePlanTests
 
     /// <summary>
     /// Every schedule, run as the runner does (non-blocking sends; an action waits only for its input), finishes on
-    /// every rank for many shapes: each rank's next action runs once the forward before it (previous stage) or the
-    /// backward after it (next stage) has run, whichever it receives from. A deadlock would leave no rank able to move.
+    /// every rank for many shapes (<see cref="PipelineSimulation"/> throws on a deadlock: no rank able to move), and
+    /// runs each stage's forward once per micro-batch and its backward once (B, or I then W) on the stage's rank.
     /// </summary>
     [Theory]
     [InlineData("GPipe")]
     [InlineData("1F1B")]
     [InlineData("Interleaved1F1B")]
     [InlineData("LoopedBFS")]
+    [InlineData("InterleavedZeroBubble")]
+    [InlineData("ZBVZeroBubble")]
+    [InlineData("DualPipeV")]
     public void SchedulesNeverDeadlockAndRunEveryActionOnce(string name)
     {
         var schedule = PipelineSchedules.Parse(name);
+        int shapes = 0;
         foreach (int p in new[] { 2, 3, 4 })
-            foreach (int v in schedule.IsMultiStage() ? new[] { 2, 3 } : new[] { 1 })
-                foreach (int m in Enumerable.Range(schedule == PipelineSchedule.OneFOneB ? p : 1, 2 * p + 2))
+            foreach (int v in schedule.IsVShaped() ? new[] { 2 } : schedule.IsMultiStage() ? new[] { 2, 3 } : new[] { 1 })
+                foreach (int m in Enumerable.Range(1, 2 * p * v + 2))
                 {
-                    if (schedule == PipelineSchedule.Interleaved1F1B && m % Math.Max(1, m / p) != 0) continue;
                     int stages = p * v;
-                    var ranks = Enumerable.Range(0, p).Select(r => PipelineActions.ForRank(schedule, r, p, v, m)).ToList();
-                    Assert.All(ranks, (a, r) => Assert.Equal(2 * v * m, a.Distinct().Count()));
-                    var done = new HashSet<PipelineAction>();
-                    var next = new int[p];
-                    bool Ready(PipelineAction a) => a.Backward
-                        ? a.Stage == stages - 1 ? done.Contains(a with { Backward = false }) : done.Contains(a with { Stage = a.Stage + 1 })
-                        : a.Stage == 0 || done.Contains(a with { Stage = a.Stage - 1 });
-                    for (bool moved = true; moved;)
+                    try { PipelineActions.RequireEnoughMicrobatches(schedule, stages, p, m); }
+                    catch (ConfigException) { continue; }
+                    var plan = new PipelinePlan(schedule, p, StageSplit.Even(stages, 4 * stages, 1, 1), 1, m);
+                    var ranks = Enumerable.Range(0, p).Select(r => (IReadOnlyList<PipelineAction>)PipelineActions.ForRank(schedule, r, p, v, m)).ToList();
+                    for (int r = 0; r < p; r++)
                     {
-                        moved = false;
-                        for (int r = 0; r < p; r++)
-                            while (next[r] < ranks[r].Count && Ready(ranks[r][next[r]]))
+                        var mine = ranks[r].ToList();
+                        Assert.Equal(mine.Count, mine.Distinct().Count());
+                        Assert.All(mine, a => Assert.Equal(r, plan.RankOf(a.Stage)));
+                        foreach (var s in plan.StagesOf(r).Select(s => s.Index))
+                            for (int mb = 0; mb < m; mb++)
                             {
-                                done.Add(ranks[r][next[r]++]);
-                                moved = true;
+                                bool Has(PipelineOp op) => mine.Contains(new PipelineAction(op, s, mb));
+                                Assert.True(Has(PipelineOp.Forward), $"{name} p={p} m={m}: no F{s}.{mb}");
+                                Assert.True(Has(PipelineOp.Backward) != (Has(PipelineOp.BackwardInput) && Has(PipelineOp.BackwardWeight)),
+                                    $"{name} p={p} m={m}: stage {s} mb {mb} needs B or I and W, once");
+                                Assert.Equal(Has(PipelineOp.BackwardInput), Has(PipelineOp.BackwardWeight));
+                                if (Has(PipelineOp.BackwardInput))
+                                    Assert.True(mine.IndexOf(PipelineAction.I(s, mb)) < mine.IndexOf(PipelineAction.W(s, mb)), $"{name}: W{s}.{mb} before its I");
                             }
                     }
-                    Assert.True(next.Select((k, r) => k == ranks[r].Count).All(x => x),
-                        $"{name} p={p} v={v} m={m} deadlocks at {string.Join(", ", next.Select((k, r) => k < ranks[r].Count ? $"rank {r} {ranks[r][k]}" : $"rank {r} done"))}");
+                    var idle = PipelineSimulation.IdleShares(ranks, stages); // throws on a deadlock
+                    Assert.All(idle, x => Assert.InRange(x, 0, 1));
+                    shapes++;
                 }
+        Assert.True(shapes >= 6, $"{name}: only {shapes} shapes checked");
     }
 }

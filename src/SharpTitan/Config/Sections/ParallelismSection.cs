@@ -20,7 +20,7 @@ public sealed class ParallelismSection
     public bool EnableAsyncTensorParallel { get; set; }
     [Doc("Ranks the model's layers are split over as pipeline stages (pp is the outermost mesh dimension).")]
     [Range(1, int.MaxValue)] public int PipelineParallelDegree { get; set; } = 1;
-    [Doc("Pipeline schedule by torchtitan's name: \"GPipe\", \"1F1B\" (one stage per rank), \"Interleaved1F1B\" or \"LoopedBFS\" (several).")]
+    [Doc("Pipeline schedule by torchtitan's name: \"GPipe\", \"1F1B\" (one stage per rank), \"Interleaved1F1B\", \"LoopedBFS\", \"InterleavedZeroBubble\" (several), \"ZBVZeroBubble\" or \"DualPipeV\" (two per rank, V-shaped).")]
     public string PipelineParallelSchedule { get; set; } = "1F1B";
     [Doc("Rows per pipeline micro-batch: the local batch is cut into local_batch_size / this micro-batches.")]
     [Range(1, int.MaxValue)] public int PipelineParallelMicrobatchSize { get; set; } = 1;

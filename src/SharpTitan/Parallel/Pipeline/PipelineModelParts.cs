@@ -45,13 +45,14 @@ internal sealed class PipelineModelParts : IModelParts
     /// <param name="float8">The float8 converter applied to the model's linears, if any (disposed with the parts).</param>
     /// <param name="cp">Context parallel, already installed in the model: every stage runs on this rank's part of each sequence.</param>
     /// <param name="asyncTp">Async TP's overlapped collectives, installed in the model (disposed with the parts).</param>
+    /// <param name="recomputes">Whether block i recomputes in backward (activation checkpointing), for split backwards.</param>
     public PipelineModelParts(Transformer model, Device device, ScalarType computeDtype, PipelinePlan plan, DeviceMesh mesh,
         IDisposable? checkpointing, bool shard, bool overlap, TensorParallel? tp, IDisposable? float8, ContextParallel? cp = null,
-        AsyncTensorParallel? asyncTp = null)
+        AsyncTensorParallel? asyncTp = null, Func<int, bool>? recomputes = null)
     {
         (Model, Device, ComputeDtype, _plan, _mesh, _checkpointing, _tp, _float8, _cp, _asyncTp) =
             (model, device, computeDtype, plan, mesh, checkpointing, tp, float8, cp, asyncTp);
-        _stages = plan.StagesOf(mesh.Pp.Rank).Select(s => new PipelineStage(model, s)).ToList();
+        _stages = plan.StagesOf(mesh.Pp.Rank).Select(s => new PipelineStage(model, s, recomputes)).ToList();
         bool Owned(string name) => _stages.Any(s => s.Modules.Owns(name));
         GlobalShapes = model.named_parameters().ToDictionary(p => p.name, p => Place(p.name, p.parameter.shape).Shape);
 

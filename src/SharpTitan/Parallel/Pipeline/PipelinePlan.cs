@@ -5,14 +5,15 @@ namespace SharpTitan.Parallel;
 
 /// <summary>
 /// The pipeline of a job: the schedule, the stages (model parts) and which rank runs each (stage s on pp rank
-/// s mod degree: torchtitan's "loop" style), the micro-batches. Built from the config with torchtitan's rules and
+/// s mod degree: torchtitan's "loop" style; V-shaped schedules: rank r runs stages r and 2p - 1 - r, so the last
+/// stage is on rank 0), the micro-batches. Built from the config with torchtitan's rules and
 /// one-line errors (pipeline_llm in its distributed/pipeline_parallel.py).
 /// </summary>
 public sealed record PipelinePlan(PipelineSchedule Schedule, int Degree, IReadOnlyList<StageModules> Stages, int MicrobatchSize, int Microbatches)
 {
     public int StagesPerRank => Stages.Count / Degree;
 
-    public int RankOf(int stage) => stage % Degree;
+    public int RankOf(int stage) => Schedule.IsVShaped() ? (stage < Degree ? stage : 2 * Degree - 1 - stage) : stage % Degree;
 
     public IReadOnlyList<StageModules> StagesOf(int rank) => Stages.Where(s => RankOf(s.Index) == rank).ToList();
 
@@ -40,6 +41,8 @@ public sealed record PipelinePlan(PipelineSchedule Schedule, int Degree, IReadOn
                     throw new ConfigException($"{asked}; schedule {schedule.Name()} runs one stage per rank, so it needs {pp}");
                 if (schedule.IsMultiStage() && count / pp < 2)
                     throw new ConfigException($"{asked}; schedule {schedule.Name()} needs at least 2 stages per rank ({2 * pp})");
+                if (schedule.IsVShaped() && count != 2 * pp)
+                    throw new ConfigException($"{asked}; schedule {schedule.Name()} runs exactly 2 stages per rank, so it needs {2 * pp}");
             }
             else count = pp * (schedule.IsMultiStage() ? 2 : 1);
             stages = StageSplit.Even(count, layers, input, output);
@@ -48,6 +51,8 @@ public sealed record PipelinePlan(PipelineSchedule Schedule, int Degree, IReadOn
             throw new ConfigException($"pipeline parallel: {stages.Count} model parts cannot be shared by pipeline_parallel_degree {pp} ranks");
         if (!schedule.IsMultiStage() && stages.Count != pp)
             throw new ConfigException($"pipeline parallel: schedule {schedule.Name()} runs one stage per rank, but there are {stages.Count} model parts for {pp} ranks");
+        if (schedule.IsVShaped() && stages.Count != 2 * pp)
+            throw new ConfigException($"pipeline parallel: schedule {schedule.Name()} runs exactly 2 stages per rank, but there are {stages.Count} model parts for {pp} ranks");
 
         int mbs = p.PipelineParallelMicrobatchSize;
         if (localBatch % mbs != 0)

@@ -25,8 +25,12 @@ internal sealed class PipelineRunner(PipelinePlan plan, IReadOnlyList<PipelineSt
     public TimeSpan WaitTime => _wait.Elapsed;
     private readonly System.Diagnostics.Stopwatch _step = new(), _wait = new();
 
-    /// <summary>The schedule's idle share in theory: (p - 1) / (v x m + p - 1) with v stages per rank and m micro-batches.</summary>
-    public double TheoreticalBubble => (plan.Degree - 1.0) / (plan.StagesPerRank * plan.Microbatches + plan.Degree - 1.0);
+    /// <summary>
+    /// The schedule's idle share in theory: (p - 1) / (v x m + p - 1) with v stages per rank and m micro-batches, or
+    /// for schedules that split backwards this rank's share in <see cref="PipelineSimulation"/> (F = I = W).
+    /// </summary>
+    public double TheoreticalBubble => plan.Schedule.SplitsBackward() ? PipelineSimulation.IdleShares(plan)[pp.Rank]
+        : (plan.Degree - 1.0) / (plan.StagesPerRank * plan.Microbatches + plan.Degree - 1.0);
 
     private PipelineStage Stage(int index) => stages.First(s => s.Index == index);
 
@@ -36,8 +40,9 @@ internal sealed class PipelineRunner(PipelinePlan plan, IReadOnlyList<PipelineSt
     /// <summary>What a micro-batch keeps between its forward and its backward on one stage.</summary>
     private sealed class Micro
     {
-        public Tensor? Input;   // received activations (requires grad); null on the first stage
-        public Tensor? Output;  // the stage's output (its graph), or the loss on the last stage
+        public Tensor? Input;       // received activations (requires grad); null on the first stage
+        public Tensor? Output;      // the stage's output (its graph), or the loss on the last stage (fused backward)
+        public StageGraph? Graph;   // the same kept in segments, for schedules that split backwards into I and W
     }
 
     /// <summary>
@@ -58,30 +63,50 @@ internal sealed class PipelineRunner(PipelinePlan plan, IReadOnlyList<PipelineSt
         if (inputs.shape[0] != (long)mbs * plan.Microbatches)
             throw new InvalidOperationException($"pipeline: the batch has {inputs.shape[0]} rows, the plan expects {plan.Microbatches} micro-batches of {mbs}");
         double divisor = (double)plan.Microbatches * accumulationSteps;
+        bool segmented = plan.Schedule.SplitsBackward();
         var state = new Dictionary<(int, int), Micro>();
         var receives = new Dictionary<PipelineAction, (IWork Work, Tensor Buffer)>();
+        // Between two stages on this rank (the V's turn) tensors are handed over here, keyed by (gradient?, receiving stage, micro-batch).
+        var local = new Dictionary<(bool, int, int), Tensor>();
         var sends = new List<IWork>();
         double lossSum = 0;
+
+        bool Receives(PipelineAction a, PipelineStage stage) =>
+            a.Op == PipelineOp.Forward ? !stage.IsFirst : a.TakesGradient && !stage.IsLast;
+        int Peer(PipelineAction a) => a.Op == PipelineOp.Forward ? a.Stage - 1 : a.Stage + 1;
 
         void PostReceive(PipelineAction a)
         {
             if (receives.ContainsKey(a)) return;
             var stage = Stage(a.Stage);
-            if (a.Backward ? stage.IsLast : stage.IsFirst) return;
+            if (!Receives(a, stage) || plan.RankOf(Peer(a)) == pp.Rank) return;
             var buffer = empty([mbs, hiddenSeq, dim], activationDtype, device: pp.Device);
-            int from = a.Backward ? a.Stage + 1 : a.Stage - 1;
-            var tag = a.Backward ? GradientTag(from) : ActivationTag(from);
+            int from = Peer(a);
+            var tag = a.TakesGradient ? GradientTag(from) : ActivationTag(from);
             receives[a] = (pp.RecvAsync(buffer, plan.RankOf(from), tag), buffer);
         }
 
         Tensor Received(PipelineAction a)
         {
+            if (plan.RankOf(Peer(a)) == pp.Rank)
+            {
+                var key = (a.TakesGradient, a.Stage, a.Microbatch);
+                var t = local[key];
+                local.Remove(key);
+                return t;
+            }
             var (work, buffer) = receives[a];
             _wait.Start();
-            using (Tracer.Begin(a.Backward ? "pp_recv_grad" : "pp_recv_activation")) work.Wait();
+            using (Tracer.Begin(a.TakesGradient ? "pp_recv_grad" : "pp_recv_activation")) work.Wait();
             _wait.Stop();
             receives.Remove(a);
             return buffer;
+        }
+
+        void Send(Tensor t, bool gradient, int toStage, int mb, int fromStage)
+        {
+            if (plan.RankOf(toStage) == pp.Rank) local[(gradient, toStage, mb)] = t;
+            else sends.Add(pp.SendAsync(t.contiguous(), plan.RankOf(toStage), gradient ? GradientTag(fromStage) : ActivationTag(fromStage)));
         }
 
         for (int k = 0; k < _actions.Count; k++)
@@ -91,33 +116,68 @@ internal sealed class PipelineRunner(PipelinePlan plan, IReadOnlyList<PipelineSt
             if (k + 1 < _actions.Count) PostReceive(_actions[k + 1]);
             var stage = Stage(a.Stage);
             // The receive is waited for before the action's span opens: spans are compute, the gaps between them waiting.
-            Tensor? received = (a.Backward ? stage.IsLast : stage.IsFirst) ? null : Received(a);
-            if (!a.Backward)
+            Tensor? received = Receives(a, stage) ? Received(a) : null;
+            if (a.Op == PipelineOp.Forward)
             {
                 using var span = Tracer.Begin($"forward stage {a.Stage} mb {a.Microbatch}");
                 var micro = new Micro { Input = received?.requires_grad_(true) };
-                var output = stage.Forward(micro.Input ?? inputs.narrow(0, a.Microbatch * mbs, mbs));
+                var stageInput = micro.Input ?? inputs.narrow(0, a.Microbatch * mbs, mbs);
+                Tensor output;
+                if (segmented)
+                {
+                    micro.Graph = stage.ForwardSegments(stageInput);
+                    output = micro.Graph.Output;
+                }
+                else output = stage.Forward(stageInput);
                 if (stage.IsLast)
                 {
                     using var target = labels.narrow(0, (long)a.Microbatch * mbs * seq, (long)mbs * seq);
-                    using var logits = output;
-                    output = Loss(logits.flatten(0, 1), target) / divisor;
-                    lossSum += output.item<float>();
+                    var loss = Loss(output.flatten(0, 1), target) / divisor;
+                    lossSum += loss.item<float>();
+                    if (micro.Graph is { } g) g.SetOutput(loss);
+                    else
+                    {
+                        output.Dispose();
+                        output = loss;
+                    }
                 }
-                else sends.Add(pp.SendAsync(output.detach().contiguous(), plan.RankOf(a.Stage + 1), ActivationTag(a.Stage)));
-                micro.Output = output;
+                else Send(output.detach(), false, a.Stage + 1, a.Microbatch, a.Stage);
+                if (micro.Graph is null) micro.Output = output;
                 state[(a.Stage, a.Microbatch)] = micro;
+            }
+            else if (a.Op == PipelineOp.BackwardWeight)
+            {
+                using var span = Tracer.Begin($"weight stage {a.Stage} mb {a.Microbatch}");
+                var micro = state[(a.Stage, a.Microbatch)];
+                state.Remove((a.Stage, a.Microbatch));
+                micro.Graph!.BackwardWeight();
+                micro.Graph.Dispose();
             }
             else
             {
-                using var span = Tracer.Begin($"backward stage {a.Stage} mb {a.Microbatch}");
+                bool split = a.Op == PipelineOp.BackwardInput;
+                using var span = Tracer.Begin($"{(split ? "input" : "backward")} stage {a.Stage} mb {a.Microbatch}");
                 var micro = state[(a.Stage, a.Microbatch)];
-                state.Remove((a.Stage, a.Microbatch));
-                if (received is null) micro.Output!.backward();
-                else using (received) autograd.backward([micro.Output!], [received]);
-                micro.Output!.Dispose();
-                if (micro.Input is { } input)
-                    sends.Add(pp.SendAsync(input.grad!.contiguous(), plan.RankOf(a.Stage - 1), GradientTag(a.Stage)));
+                Tensor? inputGrad;
+                if (micro.Graph is { } graph)
+                {
+                    inputGrad = split ? graph.BackwardInput(received) : graph.Backward(received);
+                    received?.Dispose();
+                    if (!split)
+                    {
+                        graph.Dispose();
+                        state.Remove((a.Stage, a.Microbatch));
+                    }
+                }
+                else
+                {
+                    state.Remove((a.Stage, a.Microbatch));
+                    if (received is null) micro.Output!.backward();
+                    else using (received) autograd.backward([micro.Output!], [received]);
+                    micro.Output!.Dispose();
+                    inputGrad = micro.Input?.grad;
+                }
+                if (micro.Input is not null) Send(inputGrad!, true, a.Stage - 1, a.Microbatch, a.Stage);
             }
         }
         _wait.Start();
@@ -144,14 +204,15 @@ internal sealed class PipelineRunner(PipelinePlan plan, IReadOnlyList<PipelineSt
             if (plan.RankOf(s.Index) != pp.Rank) continue;
             var stage = Stage(s.Index);
             Tensor input = tokens;
-            if (!stage.IsFirst)
+            if (!stage.IsFirst && plan.RankOf(s.Index - 1) == pp.Rank) input = h!; // the V's turn: the previous stage ran here
+            else if (!stage.IsFirst)
             {
                 input = empty([rows, tp?.LocalSeqLen(seq) ?? seq, dim], activationDtype, device: pp.Device);
                 pp.RecvAsync(input, plan.RankOf(s.Index - 1), ActivationTag(s.Index - 1)).Wait();
             }
             h = stage.Forward(input);
             if (stage.IsLast && tp != null) using (var local = h) h = tp.GatherLogits(local);
-            if (!stage.IsLast) sends.Add(pp.SendAsync(h.contiguous(), plan.RankOf(s.Index + 1), ActivationTag(s.Index)));
+            if (!stage.IsLast && plan.RankOf(s.Index + 1) != pp.Rank) sends.Add(pp.SendAsync(h.contiguous(), plan.RankOf(s.Index + 1), ActivationTag(s.Index)));
         }
         foreach (var w in sends) w.Wait();
         var last = plan.Stages[^1];

@@ -1,10 +1,12 @@
 using SharpTitan.Models.Llama3;
+using Parameter = TorchSharp.Modules.Parameter;
 using static TorchSharp.torch;
 
 namespace SharpTitan.Parallel;
 
 /// <summary>One stage of the model on this rank: runs its pieces of the plain model's forward in order.</summary>
-internal sealed class PipelineStage(Transformer model, StageModules modules)
+/// <param name="recomputes">Whether block i is an activation-checkpointed (self-accumulating) autograd node.</param>
+internal sealed class PipelineStage(Transformer model, StageModules modules, Func<int, bool>? recomputes = null)
 {
     public StageModules Modules => modules;
     public int Index => modules.Index;
@@ -20,4 +22,28 @@ internal sealed class PipelineStage(Transformer model, StageModules modules)
         if (IsLast) h = model.Head(h);
         return h.MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// The same forward kept as a <see cref="StageGraph"/> cut between the embedding, each block and the head, for
+    /// backwards split into I and W. <paramref name="input"/> (hidden states requiring grad, or tokens) stays the caller's.
+    /// </summary>
+    public StageGraph ForwardSegments(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var graph = new StageGraph(IsFirst ? null : input);
+        if (IsFirst) graph.Add(null, model.Embed(input), Parameters(model.tok_embeddings), false);
+        foreach (int i in modules.Layers)
+        {
+            var x = graph.NextInput()!;
+            graph.Add(x, model.Layer(i, x), Parameters(model.layers[i]), recomputes?.Invoke(i) ?? false);
+        }
+        if (IsLast)
+        {
+            var x = graph.NextInput()!;
+            graph.Add(x, model.Head(x), [.. Parameters(model.norm), .. Parameters(model.output!)], false);
+        }
+        return graph;
+    }
+
+    private static List<Parameter> Parameters(TorchSharp.torch.nn.Module m) => [.. m.parameters()];
 }
