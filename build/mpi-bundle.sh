@@ -39,10 +39,12 @@ rm -f "$root/bin/orte-server" "$root/bin/ompi-server"
 
 # Components (and libraries) that need a fabric library: dropped, as the packaged mca-params.conf excludes most anyway.
 heavy='libucp|libucs|libuct|libucm|libfabric|libpsm|libinfinipath|libibverbs|librdmacm|libmca_common_(ucx|ofi|verbs)|libjvm|libgfortran|libcuda'
-is_elf() { [ -f "$1" ] && [ ! -L "$1" ] && head -c4 "$1" | grep -q ELF; }
+# (ldd's output is read whole: grep -q closing the pipe early would fail the pipeline under pipefail)
+is_elf() { [ -f "$1" ] && [ ! -L "$1" ] && [ "$(head -c4 "$1" | tail -c3)" = ELF ]; }
 while read -r f; do
   is_elf "$f" || continue
-  if ldd "$f" 2>/dev/null | grep -q -E "$heavy"; then rm -f "$f"; fi
+  deps=$(ldd "$f" 2>/dev/null || true)
+  if grep -q -E "$heavy" <<<"$deps"; then rm -f "$f"; fi
 done < <(find "$root" -type f)
 rm -f "$root"/lib/$arch/libmca_common_{ucx,ofi,verbs}.so*
 find "$root" -xtype l -delete   # links whose target was dropped
@@ -53,7 +55,7 @@ while read -r f; do
   is_elf "$f" || continue
   ldd "$f" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}'
 done < <(find "$root" -type f) | sort -u | while read -r name path; do
-  echo "$name" | grep -q -E "$base" && continue
+  [[ $name =~ $base ]] && continue
   case "$path" in */openmpi/*|*/pmix2/*|*/libmpi.so*|*/libopen-pal.so*|*/libopen-rte.so*|*/libmca_common_*|*/libpmix.so*) continue ;; esac
   [ -e "$root/lib/deps/$name" ] || cp -L "$path" "$root/lib/deps/$name"
 done

@@ -13,8 +13,8 @@
 #               BENCH_ROWS=N runs bench.py's first N rows, CHECKS / SHARED_CHECKS name single checks.
 # GPU_DRY_RUN=1 runs the same flow on a machine without a GPU (training.device cpu; the natives are the CPU build's,
 # DRY_RUN_NATIVES, default src/SharpTitan.Cli/bin/Release/net10.0/runtimes/linux-x64/native): publish unpack, MPI
-# bundle unpack, the shared check with 2 ranks, comparison and JSON; the CUDA checks, NCCL checks and bench rows are
-# skipped. e.g. OUT=/tmp/out GPU_DRY_RUN=1 bash benchmarks/gpu/run.sh
+# bundle unpack, the shared check with 2 ranks, comparison and JSON, bench.py's FSDP ws1 and plain rows on the debug
+# model; the CUDA checks and NCCL checks are skipped. e.g. OUT=/tmp/out GPU_DRY_RUN=1 bash benchmarks/gpu/run.sh
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:?set OUT to the folder that comes back}
@@ -60,8 +60,10 @@ elif [ "$shared_budget" -gt 0 ]; then
     timeout "$shared_budget" python3 benchmarks/gpu/shared.py "$w/app/sharptitan" "$w/runs/shared" "$OUT/shared.json" 2>&1 | tee -a "$OUT/run.log" )
 fi
 if [ "$dry" = 1 ]; then
+  log "dry run: the FSDP ws1 and plain bench rows on the CPU"
+  python3 benchmarks/gpu/bench.py "$w/app/SharpTitan.Benchmarks" "$deadline" "$OUT/bench.json" 2>&1 | tee -a "$OUT/run.log"
   (cd "$w" && find runs -name '*.log' -o -name 'metrics.jsonl' | tar -czf "$OUT/logs.tar.gz" -T -)
-  log "dry run done (CUDA checks, NCCL checks and bench rows need the GPU)"; exit 0
+  log "dry run done (the CUDA checks and NCCL checks need the GPU)"; exit 0
 fi
 check_budget=${CHECK_BUDGET_S:-200}
 if [ "$check_budget" -gt 0 ]; then
