@@ -10,7 +10,8 @@
 #   device run: carry .gpu/sharptitan-linux-x64.tar.xz .gpu/torchsharp-native.tar.gz [.gpu/natives.tar.gz] [.gpu/openmpi.tar.xz]
 #   command:    BUDGET_S=520 SHARED_BUDGET_S=120 CHECK_BUDGET_S=200 bash benchmarks/gpu/run.sh
 #   knobs:      SHARED_BUDGET_S / CHECK_BUDGET_S = 0 skip those steps, NCCL_CHECK=0 skips the NCCL checks,
-#               BENCH_ROWS=N runs bench.py's first N rows, CHECKS / SHARED_CHECKS name single checks.
+#               BENCH_ROWS=N runs bench.py's first N rows (BENCH_ROW_TIMEOUT_S caps one row, default 200),
+#               CHECKS / SHARED_CHECKS name single checks.
 # GPU_DRY_RUN=1 runs the same flow on a machine without a GPU (training.device cpu; the natives are the CPU build's,
 # DRY_RUN_NATIVES, default src/SharpTitan.Cli/bin/Release/net10.0/runtimes/linux-x64/native): publish unpack, MPI
 # bundle unpack, the shared check with 2 ranks, comparison and JSON, bench.py's FSDP ws1 and plain rows on the debug
