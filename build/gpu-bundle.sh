@@ -5,6 +5,8 @@
 #                                      natives (the PyTorch install's libtorch replaces them there)
 #   .gpu/torchsharp-native.tar.gz     TorchSharp's native sources at the commit of the managed 0.107.0 assembly,
 #                                      from a fetched copy of TorchSharp (TORCHSHARP_SRC; never committed)
+#   .gpu/openmpi.tar.xz               where OpenMPI's Debian packages are installed: a relocatable OpenMPI for the
+#                                      shared-GPU check (build/mpi-bundle.sh)
 # Usage: TORCHSHARP_SRC=/path/to/TorchSharp build/gpu-bundle.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,4 +20,5 @@ rm -f "$publish"/libtorch*.so "$publish"/libc10*.so "$publish"/libLibTorchSharp.
 tar -C "$publish" -cJf "$out/sharptitan-linux-x64.tar.xz" .
 src=${TORCHSHARP_SRC:?set TORCHSHARP_SRC to a TorchSharp source tree at commit c20b6a1 (the 0.107.0 release)}
 tar -C "$src" -czf "$out/torchsharp-native.tar.gz" src/Native
+if dpkg -L openmpi-bin >/dev/null 2>&1; then build/mpi-bundle.sh "$out/openmpi.tar.xz" >/dev/null; fi
 du -h "$out"/*.tar.*

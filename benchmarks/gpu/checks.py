@@ -7,12 +7,14 @@ Usage: python3 checks.py SHARPTITAN_BINARY WORK_DIR OUT_JSON
 import json
 import os
 import shutil
-import struct
 import subprocess
 import sys
 import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from compare import compare  # noqa: E402  (shared with shared.py)
 
 BIN, WORK, OUT = sys.argv[1], sys.argv[2], sys.argv[3]
 COMMON = ["--config", "configs/debug_model.toml", "--training.dataset", "sample", "--training.local_batch_size", "4",
@@ -40,30 +42,6 @@ def train(name, device, extra, steps=20):
                                                       "--job.dump_folder", os.path.join(WORK, name),
                                                       "--debug.dump_results_folder", os.path.join(WORK, name, "dump")] + extra)
     return folder, seconds
-
-
-def losses(folder):
-    return np.array([float(x) for x in open(os.path.join(folder, "dump", "losses.txt")).read().split()])
-
-
-def params(folder):
-    data = open(os.path.join(folder, "dump", "params.bin"), "rb").read()
-    assert data[:4] == b"STPD"
-    (count,), off, out = struct.unpack_from("<i", data, 4), 8, {}
-    for _ in range(count):
-        (n,) = struct.unpack_from("<i", data, off); off += 4
-        name = data[off:off + n].decode(); off += n
-        (m,) = struct.unpack_from("<q", data, off); off += 8
-        out[name] = np.frombuffer(data, "<f4", m, off); off += 4 * m
-    return out
-
-
-def compare(a, b):
-    la, lb = losses(a), losses(b)
-    pa, pb = params(a), params(b)
-    rel = max(float(np.abs(pa[k] - pb[k]).max() / max(np.abs(pb[k]).max(), 1e-12)) for k in pb)
-    return {"loss_max_abs_diff": float(np.abs(la - lb).max()), "param_max_rel_diff": rel,
-            "losses_a": la.tolist(), "losses_b": lb.tolist()}
 
 
 def check(name, fn, passes):
