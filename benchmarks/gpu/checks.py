@@ -118,6 +118,13 @@ def oom():
     return {"exit": p.returncode, "stderr_lines": lines[-3:], "line_count": len(lines)}
 
 
+def deterministic():
+    # debug.deterministic on CUDA (libtorch's deterministic algorithms, CUBLAS_WORKSPACE_CONFIG): two runs, same losses.
+    first, _ = train("det1", "cuda", ["--debug.deterministic"])
+    second, _ = train("det2", "cuda", ["--debug.deterministic"])
+    return compare(second, first)
+
+
 def no_cuda():
     p, _, _ = run("nocuda", ["train"] + COMMON + ["--training.device", "cuda", "--training.steps", "1"],
                   env={"CUDA_VISIBLE_DEVICES": ""}, expect=None)
@@ -127,6 +134,7 @@ def no_cuda():
 only = os.environ.get("CHECKS", "")
 plan = [
     ("smoke", smoke, lambda r: True),
+    ("deterministic_cuda_twice", deterministic, lambda r: r["loss_max_abs_diff"] == 0 and r["param_max_rel_diff"] == 0),
     ("fp32_curve_cuda_vs_cpu", curve(FP32, FP32), lambda r: r["loss_max_abs_diff"] < 1e-3 and r["param_max_rel_diff"] < 1e-2),
     ("fp32_full_ac_cuda_vs_cpu_no_ac", curve(FP32 + ["--activation_checkpoint.mode", "full"], FP32),
      lambda r: r["loss_max_abs_diff"] < 1e-3 and r["param_max_rel_diff"] < 1e-2),
