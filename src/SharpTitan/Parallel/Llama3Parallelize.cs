@@ -34,8 +34,6 @@ public static class Llama3Parallelize
     {
         if (dims.DpEnabled && config.Parallelism.FsdpReshardAfterForward == ReshardPolicy.Always)
             throw new ConfigException("parallelism.fsdp_reshard_after_forward = \"always\" with pipeline parallel is not built yet in SharpTitan (under PP a stage's parameters stay gathered for the local batch, torchtitan's default)");
-        if (Float8Options.Requested(config.Model) && config.Float8.EnableFsdpFloat8AllGather)
-            throw new ConfigException("float8.enable_fsdp_float8_all_gather with pipeline parallel is not built yet in SharpTitan");
         var plan = PipelinePlan.For(args, config.Parallelism, config.Training.LocalBatchSize);
         return plan;
     }

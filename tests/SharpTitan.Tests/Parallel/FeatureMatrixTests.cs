@@ -256,7 +256,7 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
         // 0-1 hold stage 0, 2-3 stage 1), gathered once per local batch of 6 rows (2 micro-batches of 3).
         Pipeline("PP 2 x FSDP 2, 1F1B", 2, "1F1B", 3, dp: 2, check: (dump, _) =>
         {
-            Assert.Contains("pp rank 1 shards 65,920 stage parameters over 2 rank(s)", File.ReadAllText(Path.Combine(dump, "logs", "rank_3.log")));
+            Assert.Contains("pp rank 1 shards 65,920 stage parameters in 2 unit(s) over 2 rank(s)", File.ReadAllText(Path.Combine(dump, "logs", "rank_3.log")));
             var m = TinyRun.Memory(dump, 2);
             Assert.Equal(m["total_params"] / 2, m["params"]); // half of stage 1's parameters
         }),
@@ -299,6 +299,16 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
             var bf16Gather = cache.Train(RowNamed("float8 FSDP 2").Run);
             Assert.InRange((double)AllGatherBytesPerStep(dump) / AllGatherBytesPerStep(bf16Gather), 0.55, 0.8);
         }),
+        // Under PP the stages' parameters are one FSDP unit per pp rank, gathered once per local batch (2 rows, one
+        // micro-batch: the reference's micro-steps), their float8 weights as e4m3 bytes with precomputed scales.
+        Pipeline("float8 PP 2 x FSDP 2, GPipe", 2, "GPipe", 2, dp: 2, reference: Float8("bfloat16", "tensorwise", localBatch: 2)),
+        Pipeline("float8 PP 2 x FSDP 2, GPipe, float8 all-gather", 2, "GPipe", 2,
+            ["--float8.enable_fsdp_float8_all_gather", "--float8.precompute_float8_dynamic_scale_for_fsdp"], dp: 2,
+            reference: Float8("bfloat16", "tensorwise", localBatch: 2), check: (dump, cache) =>
+            {
+                var bf16Gather = cache.Train(RowNamed("float8 PP 2 x FSDP 2, GPipe").Run);
+                Assert.InRange((double)AllGatherBytesPerStep(dump) / AllGatherBytesPerStep(bf16Gather), 0.5, 0.8);
+            }),
         // Rowwise scales under FSDP (bf16 gathers): measured identical to the last digit, as tensorwise.
         Layout("float8 FSDP 2, rowwise", 2, 1, [], Float8("bfloat16", "rowwise", localBatch: 2)),
         Layout("float8 TP 2, tensorwise", 2, 2, [], Float8("float32", "tensorwise")),

@@ -104,20 +104,8 @@ internal sealed class FsdpModel : BlockNodes
     /// </summary>
     public void PrecomputeFloat8Scales()
     {
-        var gathers = new[] { _root }.Concat(_blocks).Select(u => (Unit: u, Float8: u.Float8)).Where(u => u.Float8 != null).ToList();
-        if (gathers.Count == 0 || !_options.PrecomputeFloat8Scales) return;
-        using var scope = NewDisposeScope();
-        var locals = gathers.Select(g => g.Float8!.LocalAmaxes(g.Unit.Shard)).ToList();
-        var amaxes = cat(locals, 0);
-        _shardGroup.AllReduce(amaxes, ReduceOp.Max);
-        _options.Float8AllGather!.ReduceWeightAmaxes(amaxes);
-        long offset = 0;
-        for (int i = 0; i < gathers.Count; i++)
-        {
-            long n = locals[i].shape[0];
-            gathers[i].Float8!.SetAmaxes(amaxes.narrow(0, offset, n));
-            offset += n;
-        }
+        if (!_options.PrecomputeFloat8Scales) return;
+        Float8ScalePrecompute.Run(new[] { _root }.Concat(_blocks), _shardGroup, _options.Float8AllGather!);
         _float8ScalesStale = false;
     }
 

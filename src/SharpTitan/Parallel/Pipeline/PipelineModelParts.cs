@@ -1,4 +1,5 @@
 using SharpTitan.Distributed;
+using SharpTitan.Float8;
 using SharpTitan.Models.Llama3;
 using SharpTitan.Optim;
 using TorchSharp;
@@ -24,7 +25,7 @@ internal sealed class PipelineModelParts : IModelParts
     private readonly Tensor _empty;
     private readonly IReadOnlyList<PipelineStage> _stages;
     private readonly TensorParallel? _tp;
-    private readonly IDisposable? _float8;
+    private readonly Float8Converter? _float8;
     private readonly ContextParallel? _cp;
     private readonly AsyncTensorParallel? _asyncTp;
 
@@ -47,7 +48,7 @@ internal sealed class PipelineModelParts : IModelParts
     /// <param name="asyncTp">Async TP's overlapped collectives, installed in the model (disposed with the parts).</param>
     /// <param name="recomputes">Whether block i recomputes in backward (activation checkpointing), for split backwards.</param>
     public PipelineModelParts(Transformer model, Device device, ScalarType computeDtype, PipelinePlan plan, DeviceMesh mesh,
-        IDisposable? checkpointing, bool shard, bool overlap, TensorParallel? tp, IDisposable? float8, ContextParallel? cp = null,
+        IDisposable? checkpointing, bool shard, bool overlap, TensorParallel? tp, Float8Converter? float8, ContextParallel? cp = null,
         AsyncTensorParallel? asyncTp = null, Func<int, bool>? recomputes = null)
     {
         (Model, Device, ComputeDtype, _plan, _mesh, _checkpointing, _tp, _float8, _cp, _asyncTp) =
@@ -81,9 +82,10 @@ internal sealed class PipelineModelParts : IModelParts
 
         if (values is not null)
         {
-            _sharding = new StageSharding(_owned, values, mesh, computeDtype, overlap, tp != null ? tp.ReducePartialGradient : null);
+            _sharding = new StageSharding(_owned, values, mesh, computeDtype, overlap, tp != null ? tp.ReducePartialGradient : null,
+                float8 is { Options.FsdpFloat8AllGather: true } ? float8 : null, float8?.Options.PrecomputeScales ?? false);
             values.Dispose();
-            OptimizerParameters = [_sharding.Shard];
+            OptimizerParameters = _sharding.Shards;
             TotalParameters = _sharding.TotalParameters;
         }
         else
@@ -135,7 +137,7 @@ internal sealed class PipelineModelParts : IModelParts
         return t.item<double>();
     }
 
-    public void ParametersUpdated() { }
+    public void ParametersUpdated() => _sharding?.ParametersUpdated();
 
     public Tensor EvaluationLogits(Tensor tokens)
     {
@@ -175,7 +177,7 @@ internal sealed class PipelineModelParts : IModelParts
         // Replicas (dp_replicate) write nothing; tensors replicated over TP (the norms) are written by TP rank 0.
         bool Skip(string name) => forSave && _tp is { } tp && tp.Group.Rank != 0 && tp.IsReplicated(name);
         if (_sharding != null)
-            return forSave && !_sharding.OwnsShard ? [] : _sharding.StatePieces(prefix, likeOptimizerParameters[0], Place, Skip).ToList();
+            return forSave && !_sharding.OwnsShard ? [] : _sharding.StatePieces(prefix, likeOptimizerParameters, Place, Skip).ToList();
         var pieces = new List<StatePiece>();
         foreach (var ((name, _), t) in _owned.Zip(likeOptimizerParameters))
         {
@@ -209,6 +211,9 @@ internal sealed class PipelineModelParts : IModelParts
         if (steps == 0 || step <= 0) yield break;
         yield return $"pipeline: pp rank {Pp.Rank} waited {wait:F2} s of {step:F2} s in the schedule for other stages " +
                      $"({100 * wait / step:F1}%; the schedule's bubble is {100 * _runner.TheoreticalBubble:F1}% in theory)";
+        if (_sharding != null)
+            yield return $"fsdp: {_sharding.AllGatherBytes / steps:N0} bytes of parameter all-gathers per rank per step" +
+                         (_float8 is { Options.FsdpFloat8AllGather: true } ? " (float8 weights)" : "");
     }
 
     public void Dispose()
