@@ -32,6 +32,9 @@ internal static partial class FlashAttentionKernel
     private static partial int Backward(nint gradOut, nint query, nint key, nint value, nint output, nint logSumExp,
         double dropoutP, int isCausal, nint attnMask, nint scale, out nint gradQuery, out nint gradKey, out nint gradValue);
 
+    /// <summary>Whether the kernel takes <paramref name="t"/>'s device (the CPU build's entry points: CPU tensors only).</summary>
+    public static bool Supports(torch.Tensor t) => t.device_type == DeviceType.CPU;
+
     /// <summary>softmax(q kᵀ / sqrt(D)) v and each query's log-sum-exp of its scaled scores (float32).</summary>
     public static (torch.Tensor Out, torch.Tensor Lse) Attend(torch.Tensor q, torch.Tensor k, torch.Tensor v, bool causal)
     {

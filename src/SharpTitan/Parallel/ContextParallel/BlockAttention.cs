@@ -23,7 +23,7 @@ internal static class BlockAttention
         if (q.shape[2] == 0) // a selective-AC recompute's one-token stand-in, split in two chunks: nothing to attend
             return (empty_like(q), empty(q.shape[0], q.shape[1], 0, ScalarType.Float32, device: q.device));
         var (kr, vr) = (Repeat(k, groups), Repeat(v, groups));
-        var (output, lse) = q.device_type == TorchSharp.DeviceType.CPU
+        var (output, lse) = FlashAttentionKernel.Supports(q)
             ? FlashAttentionKernel.Attend(q, kr, vr, causal)
             : MathAttend(q, kr, vr, causal);
         return (output.MoveToOuterDisposeScope(), lse.MoveToOuterDisposeScope());
@@ -41,7 +41,7 @@ internal static class BlockAttention
         int groups = Groups(q, k);
         if (q.shape[2] == 0) return (zeros_like(q), zeros_like(k), zeros_like(v));
         var (kr, vr) = (Repeat(k, groups), Repeat(v, groups));
-        var (dq, dk, dv) = q.device_type == TorchSharp.DeviceType.CPU
+        var (dq, dk, dv) = FlashAttentionKernel.Supports(q)
             ? FlashAttentionKernel.Gradients(gradOut, q, kr, vr, output, lse, causal)
             : MathGradients(gradOut, q, kr, vr, output, lse, causal);
         return (dq.MoveToOuterDisposeScope(), Unrepeat(dk, groups).MoveToOuterDisposeScope(), Unrepeat(dv, groups).MoveToOuterDisposeScope());
