@@ -3,7 +3,7 @@ using SharpTitan.Benchmarks;
 // dotnet run -c Release --project benchmarks/SharpTitan.Benchmarks -- <benchmark> [results folder]
 // Each benchmark writes <benchmark>.json (data: data.md) into the results folder, benchmarks/results by default.
 string which = args.Length > 0 ? args[0] : "";
-string results = args.Length > 1 && which is not ("compare" or "train-case" or "acmp-case" or "fsdp-scaling-case" or "checkpoint-case" or "float8-fsdp-case" or "tp-case" or "pp-case" or "gpu-case" or "nccl-check") ? args[1] : Path.Combine("benchmarks", "results");
+string results = args.Length > 1 && which is not ("compare" or "train-case" or "acmp-case" or "fsdp-scaling-case" or "checkpoint-case" or "float8-fsdp-case" or "tp-case" or "pp-case" or "cp-case" or "gpu-case" or "nccl-check") ? args[1] : Path.Combine("benchmarks", "results");
 Directory.CreateDirectory(results);
 switch (which)
 {
@@ -22,6 +22,10 @@ switch (which)
     case "pp": PpBench.Run(results); break;
     case "pp-zb": PpBench.RunZeroBubble(results); break;
     case "pp-case": PpBench.RunCase(System.Text.Json.JsonSerializer.Deserialize<PpBench.Case>(args[1])!); break;
+    // cp [results] [steps] [seq lens, comma-separated]: one process against CP 2 per rotate method (results/cp.json)
+    case "cp": CpBench.Run(results, args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3,
+        args.Length > 3 ? [.. args[3].Split(',').Select(s => int.Parse(s, System.Globalization.CultureInfo.InvariantCulture))] : [8192, 16384, 32768]); break;
+    case "cp-case": CpBench.RunCase(System.Text.Json.JsonSerializer.Deserialize<CpBench.Case>(args[1])!); break;
     case "data": return DataPipelineBench.Run(results, args.Length > 2 ? int.Parse(args[2]) : 4);
     case "checkpoint": CheckpointBench.Run(results); break;
     case "checkpoint-case": CheckpointBench.RunCase(System.Text.Json.JsonSerializer.Deserialize<CheckpointBench.Case>(args[1])!); break;
@@ -33,7 +37,7 @@ switch (which)
     case "nccl-check": return GpuCollectivesCheck.Run(hostOnly: args.Length > 1 && args[1] == "--host-layouts");
     case "soak": Soak.Run(results, args.Length > 2 ? int.Parse(args[2]) : 2000); break;
     default:
-        Console.Error.WriteLine("usage: SharpTitan.Benchmarks train|fsdp-scaling|compare OTHER_BINARY|tp|pp|float8|float8-vectors|data|checkpoint|ac|ac-mmap|mp|ac-fsdp|soak [results-folder] [soak-steps | data-train-steps | fsdp-scaling-rounds]");
+        Console.Error.WriteLine("usage: SharpTitan.Benchmarks train|fsdp-scaling|compare OTHER_BINARY|tp|pp|cp|float8|float8-vectors|data|checkpoint|ac|ac-mmap|mp|ac-fsdp|soak [results-folder] [soak-steps | data-train-steps | fsdp-scaling-rounds]");
         return 2;
 }
 return 0;

@@ -12,15 +12,17 @@ namespace SharpTitan.Models.Llama3;
 public sealed class Attention : nn.Module<Tensor, Tensor, Tensor, Tensor>
 {
     private readonly int _headDim;
-    private readonly int _nRep;
     public LinearLayer wq, wk, wv, wo;
-    /// <summary>The attention kernel on [batch, heads, seq, head_dim]; a transform may replace it (context parallel does).</summary>
+    /// <summary>
+    /// The attention kernel: q [batch, heads, seq, head_dim], k and v [batch, kv_heads, seq, head_dim] (grouped-query
+    /// attention's heads are repeated by the kernel, so a transform that replaces it, as context parallel does,
+    /// moves keys and values at their own size).
+    /// </summary>
     public nn.Module<Tensor, Tensor, Tensor, Tensor> sdpa = new ScaledDotProductAttention();
 
     public Attention(ModelArgs args) : base(nameof(Attention))
     {
         _headDim = args.HeadDim;
-        _nRep = args.NHeads / args.KvHeads;
         wq = new LinearLayer(args.Dim, (long)args.NHeads * _headDim);
         wk = new LinearLayer(args.Dim, (long)args.KvHeads * _headDim);
         wv = new LinearLayer(args.Dim, (long)args.KvHeads * _headDim);
@@ -35,19 +37,9 @@ public sealed class Attention : nn.Module<Tensor, Tensor, Tensor, Tensor>
         var q = RotaryEmbedding.Apply(wq.call(x).view(bs, seq, -1, _headDim), cos, sin);
         var k = RotaryEmbedding.Apply(wk.call(x).view(bs, seq, -1, _headDim), cos, sin);
         var v = wv.call(x).view(bs, seq, -1, _headDim);
-        // TorchSharp's SDPA has no enable_gqa: repeat each key/value head for its group of query heads.
-        k = RepeatKv(k);
-        v = RepeatKv(v);
         var o = sdpa.call(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2));
         var merged = o.transpose(1, 2).contiguous().view(bs, seq, -1);
         return wo.call(merged).MoveToOuterDisposeScope();
-    }
-
-    private Tensor RepeatKv(Tensor kv)
-    {
-        if (_nRep == 1) return kv;
-        long b = kv.shape[0], s = kv.shape[1], h = kv.shape[2], d = kv.shape[3];
-        return kv.unsqueeze(3).expand(b, s, h, _nRep, d).reshape(b, s, h * _nRep, d);
     }
 
     public void ResetParameters(double outputStd)

@@ -1,69 +1,73 @@
 using SharpTitan.Config;
 using SharpTitan.Distributed;
+using SharpTitan.Native;
 using static TorchSharp.torch;
 
 namespace SharpTitan.Parallel;
 
 /// <summary>
 /// Causal attention of this rank's load-balanced queries over the whole sequence's keys and values, installed in
-/// place of each attention's sdpa module. Each (query chunk, key chunk) pair below the diagonal is attended in full,
-/// the diagonal pair causally, pairs above it not at all; the partial results merge exactly through their log-sum-exp.
-/// allgather: keys and values of the group are all-gathered (backward reduce-scatters their gradients); alltoall:
-/// they travel around the ring one rank's block per step, the next block's transfer overlapping this block's
-/// attention (backward sends the gradients back the other way, without overlap).
-/// Runs in fp32 and returns the query's dtype. Shapes [batch, heads, local seq, head_dim].
+/// place of each attention's sdpa module. One autograd function: forward attends block by block
+/// (<see cref="CausalBlocks"/>, fused kernels) and merges exactly through the log-sum-exp, keeping only q, k, v, the
+/// output and the log-sum-exp; backward runs each block's fused backward from the whole attention's output and
+/// log-sum-exp (ring attention's identity) and sums the blocks' shares. Keys and values travel with the model's
+/// kv_heads (grouped-query attention repeats them only inside each block).
+/// allgather: the group's keys and values are all-gathered (again in backward, then their gradients reduce-scattered);
+/// alltoall: they travel around the ring one rank's part per step, the next part's transfer overlapping this part's
+/// attention; in backward the key/value gradients travel with them, each step's transfer overlapping the next
+/// step's blocks. Runs in q's dtype (the merge in fp32). Shapes: q [batch, heads, local seq, head_dim], k and v
+/// [batch, kv_heads, local seq, head_dim].
 /// </summary>
 internal sealed class ContextParallelAttention(IProcessGroup group, LoadBalancedLayout layout, ContextParallelRotateMethod method)
     : nn.Module<Tensor, Tensor, Tensor, Tensor>(nameof(ContextParallelAttention))
 {
-    public override Tensor forward(Tensor q, Tensor k, Tensor v)
+    private readonly ContextParallelAttentionCall _call = new(group, layout, method);
+
+    public override Tensor forward(Tensor q, Tensor k, Tensor v) => ContextParallelAttentionFunction.apply(q, k, v, _call);
+}
+
+internal sealed record ContextParallelAttentionCall(IProcessGroup Group, LoadBalancedLayout Layout, ContextParallelRotateMethod Method);
+
+/// <summary>The autograd function of <see cref="ContextParallelAttention"/>; vars: q, k, v, <see cref="ContextParallelAttentionCall"/>.</summary>
+internal sealed class ContextParallelAttentionFunction : autograd.SingleTensorFunction<ContextParallelAttentionFunction>
+{
+    public override string Name => "ContextParallelAttention";
+
+    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
     {
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        var (q, k, v, call) = ((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (ContextParallelAttentionCall)vars[3]);
         using var scope = NewDisposeScope();
-        var dtype = q.dtype;
-        (q, k, v) = (q.to(ScalarType.Float32), k.to(ScalarType.Float32), v.to(ScalarType.Float32));
-        long chunk = q.shape[2] / 2;
-        var (low, high) = layout.ChunksOf(layout.Rank);
-        var queries = new[] { (Chunk: low, Q: q.narrow(2, 0, chunk)), (Chunk: high, Q: q.narrow(2, chunk, chunk)) };
-        var outputs = method == ContextParallelRotateMethod.AllGather
-            ? AllGathered(queries, k, v, chunk)
-            : Ring(queries, k, v, chunk);
-        return cat(outputs, 2).to(dtype).MoveToOuterDisposeScope();
+        using var _ = no_grad();
+        var blocks = new CausalBlocks(call.Layout, q.shape[2]);
+        var (output, lse) = call.Method == ContextParallelRotateMethod.AllGather
+            ? KeyValueRotation.AllGatherForward(blocks, q, k, v, call.Group)
+            : KeyValueRotation.RingForward(blocks, q, k, v, call.Group);
+        ctx.save_data("call", call);
+        // The context saves its tensors after forward returns: the ones made here must outlive this scope.
+        var savedOutput = output.detach();
+        ctx.save_for_backward([q, k, v, savedOutput, lse]);
+        savedOutput.MoveToOuterDisposeScope();
+        lse.MoveToOuterDisposeScope();
+        var result = output.MoveToOuterDisposeScope();
+        ContextParallelTimes.AddAttention(start);
+        return result;
     }
 
-    private Tensor[] AllGathered((int Chunk, Tensor Q)[] queries, Tensor k, Tensor v, long chunk)
+    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
     {
-        // Every rank's keys in rank order, then in global order: chunk j is positions [j x chunk, (j + 1) x chunk).
-        var fullK = layout.Unshard(TpCollective.Apply(k, TpOp.AllGather, group, dim: 2), 2);
-        var fullV = layout.Unshard(TpCollective.Apply(v, TpOp.AllGather, group, dim: 2), 2);
-        return queries.Select(x =>
-        {
-            var result = BlockAttention.Attend(x.Q, fullK.narrow(2, x.Chunk * chunk, chunk), fullV.narrow(2, x.Chunk * chunk, chunk), causal: true);
-            if (x.Chunk > 0)
-                result = BlockAttention.Merge(result, BlockAttention.Attend(x.Q, fullK.narrow(2, 0, x.Chunk * chunk), fullV.narrow(2, 0, x.Chunk * chunk), causal: false));
-            return result.Out;
-        }).ToArray();
-    }
-
-    private Tensor[] Ring((int Chunk, Tensor Q)[] queries, Tensor k, Tensor v, long chunk)
-    {
-        // Keys and values travel as one tensor; the next step's transfer is in flight while this step attends.
-        var kv = stack([k, v]);
-        var results = new (Tensor Out, Tensor Lse)?[queries.Length];
-        for (int step = 0; step < group.Size; step++)
-        {
-            var next = step + 1 < group.Size ? RingShift.Start(kv, group) : null;
-            int source = ((layout.Rank - step) % group.Size + group.Size) % group.Size;
-            var (sourceLow, sourceHigh) = layout.ChunksOf(source);
-            var keys = new[] { (Chunk: sourceLow, Offset: 0L), (Chunk: sourceHigh, Offset: chunk) };
-            for (int i = 0; i < queries.Length; i++)
-                foreach (var key in keys.Where(key => key.Chunk <= queries[i].Chunk))
-                {
-                    var part = BlockAttention.Attend(queries[i].Q, kv[0].narrow(2, key.Offset, chunk), kv[1].narrow(2, key.Offset, chunk),
-                        causal: key.Chunk == queries[i].Chunk);
-                    results[i] = results[i] is { } sofar ? BlockAttention.Merge(sofar, part) : part;
-                }
-            if (next != null) kv = RingShift.Apply(kv, group, next);
-        }
-        return results.Select(r => r!.Value.Out).ToArray();
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        using var scope = new BackwardScope(gradOutput);
+        using var _ = no_grad();
+        var call = (ContextParallelAttentionCall)ctx.get_data("call");
+        var saved = ctx.get_saved_variables();
+        var (q, k, v, output, lse) = (saved[0], saved[1], saved[2], saved[3], saved[4]);
+        var blocks = new CausalBlocks(call.Layout, q.shape[2]);
+        var (dq, dk, dv) = call.Method == ContextParallelRotateMethod.AllGather
+            ? KeyValueRotation.AllGatherBackward(blocks, gradOutput, q, k, v, output, lse, call.Group)
+            : KeyValueRotation.RingBackward(blocks, gradOutput, q, k, v, output, lse, call.Group);
+        var grads = scope.HandOut(dq, dk, dv, null);
+        ContextParallelTimes.AddAttention(start);
+        return grads;
     }
 }

@@ -1,70 +1,58 @@
 using SharpTitan.Distributed;
-using SharpTitan.Native;
 using static TorchSharp.torch;
 
 namespace SharpTitan.Parallel;
 
-internal sealed record RingStep(IProcessGroup Group, Task<Tensor> Received);
-
 /// <summary>
-/// Differentiable ring rotation over a group: every rank sends its tensor to the next rank and receives the previous
-/// rank's; backward rotates the gradients the other way. The forward transfer runs on a worker thread
-/// (<see cref="Start"/>) so the caller can compute while it is in flight; <see cref="Apply"/> waits for it and links
-/// the received tensor into the graph. Rank 0 receives before it sends, every other rank sends first: the blocking
-/// point-to-point calls then complete as a chain around the ring, with no deadlock for any group size.
+/// One step of a ring over a group, outside autograd: every rank sends a tensor to the next rank and receives the
+/// previous rank's. The transfer runs on a worker thread (<see cref="Start"/>) so the caller computes while it is in
+/// flight; <see cref="Wait"/> hands the received tensor to the caller's dispose scope and counts the time blocked in
+/// <see cref="ContextParallelTimes"/>. Rank 0 receives before it sends, every other rank sends first: the blocking
+/// point-to-point calls then complete as a chain around the ring, with no deadlock for any group size. Transfers in
+/// flight at the same time take different tags (<see cref="KeyValueTag"/>, <see cref="GradientTag"/>).
 /// </summary>
-internal sealed class RingShift : autograd.SingleTensorFunction<RingShift>
+internal static class RingShift
 {
-    private const int Tag = 19;
+    /// <summary>Keys and values travelling forward around the ring.</summary>
+    public const int KeyValueTag = 19;
+    /// <summary>Key/value gradients travelling with them in backward.</summary>
+    public const int GradientTag = 20;
 
-    public override string Name => "RingShift";
-
-    /// <summary>Starts sending <paramref name="x"/> to the next rank and receiving the previous rank's (no autograd yet).</summary>
-    public static Task<Tensor> Start(Tensor x, IProcessGroup group)
+    /// <summary>Starts sending <paramref name="x"/> to the next rank and receiving the previous rank's.</summary>
+    public static Task<Tensor> Start(Tensor x, IProcessGroup group, int tag)
     {
         var send = x.detach().contiguous().DetachFromDisposeScope();
+        if (group.Size == 1) return Task.FromResult(send); // a ring of one: the tensor comes back to its sender
         return Task.Run(() =>
         {
-            using (send) return Rotate(send, group, 1);
+            using (send) return Rotate(send, group, tag);
         });
     }
 
-    /// <summary>The previous rank's <paramref name="x"/> from a transfer <see cref="Start"/>ed on it, differentiable.</summary>
-    public static Tensor Apply(Tensor x, IProcessGroup group, Task<Tensor> received) => apply(x, new RingStep(group, received));
-
-    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+    /// <summary>The tensor a <see cref="Start"/>ed transfer received, owned by the caller's dispose scope.</summary>
+    public static Tensor Wait(Task<Tensor> transfer)
     {
-        var step = (RingStep)vars[1];
-        ctx.save_data("group", step.Group);
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
         // The worker thread's tensor belongs to no dispose scope: hand out a view owned by the caller's.
-        using var received = step.Received.GetAwaiter().GetResult();
+        using var received = transfer.GetAwaiter().GetResult();
+        ContextParallelTimes.AddWait(start);
         return received.view(received.shape);
     }
 
-    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad)
-    {
-        using var scope = new BackwardScope(grad);
-        var group = (IProcessGroup)ctx.get_data("group");
-        using var _ = no_grad();
-        return scope.HandOut(Rotate(grad, group, -1), null);
-    }
-
-    /// <summary>Rank - offset's <paramref name="x"/> (non-differentiable).</summary>
-    private static Tensor Rotate(Tensor x, IProcessGroup group, int offset)
+    private static Tensor Rotate(Tensor send, IProcessGroup group, int tag)
     {
         int n = group.Size, rank = group.Rank;
-        int destination = ((rank + offset) % n + n) % n, source = ((rank - offset) % n + n) % n;
-        using var send = x.contiguous();
+        int destination = (rank + 1) % n, source = (rank - 1 + n) % n;
         var received = empty_like(send);
         if (rank == 0)
         {
-            group.Recv(received, source, Tag);
-            group.Send(send, destination, Tag);
+            group.Recv(received, source, tag);
+            group.Send(send, destination, tag);
         }
         else
         {
-            group.Send(send, destination, Tag);
-            group.Recv(received, source, Tag);
+            group.Send(send, destination, tag);
+            group.Recv(received, source, tag);
         }
         return received;
     }
