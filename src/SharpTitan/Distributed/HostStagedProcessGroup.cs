@@ -98,11 +98,11 @@ public sealed class HostStagedProcessGroup(IProcessGroup inner, torch.Device dev
 
     private torch.Tensor ToHost(torch.Tensor t)
     {
-        if (t.device_type == DeviceType.CPU && !stageHostTensors) return t;
+        if (ComputeDevice.IsCpu(t.device) && !stageHostTensors) return t;
         // Keeps the strides (a non-contiguous tensor stays one, so the host group's argument checks still apply);
         // copying to the host waits for the device's pending work on the tensor.
         using var _ = torch.no_grad();
-        var host = t.device_type == DeviceType.CPU ? t.clone() : t.to(ComputeDevice.Cpu);
+        var host = ComputeDevice.IsCpu(t.device) ? t.clone() : t.to(ComputeDevice.Cpu);
         return host.DetachFromDisposeScope();
     }
 

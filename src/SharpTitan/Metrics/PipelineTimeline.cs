@@ -2,9 +2,11 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using ScottPlot;
-using SharpTitan.Parallel;
 
 namespace SharpTitan.Metrics;
+
+/// <summary>What a box of the timeline is: a stage's forward, backward, or half of a split backward (input / weight gradients); its initial labels the box.</summary>
+public enum TimelineOp { Forward, Backward, Input, Weight }
 
 /// <summary>
 /// A pipeline run's schedule as a picture: the "forward stage S mb M" / "backward stage S mb M" spans (and the
@@ -14,15 +16,15 @@ namespace SharpTitan.Metrics;
 /// </summary>
 public sealed partial class PipelineTimeline
 {
-    public sealed record Box(int Rank, PipelineOp Op, int Stage, int Microbatch, double StartMs, double EndMs)
+    public sealed record Box(int Rank, TimelineOp Op, int Stage, int Microbatch, double StartMs, double EndMs)
     {
-        public bool Backward => Op != PipelineOp.Forward;
+        public bool Backward => Op != TimelineOp.Forward;
     }
 
-    private static readonly Dictionary<string, PipelineOp> Ops = new()
+    private static readonly Dictionary<string, TimelineOp> Ops = new()
     {
-        ["forward"] = PipelineOp.Forward, ["backward"] = PipelineOp.Backward,
-        ["input"] = PipelineOp.BackwardInput, ["weight"] = PipelineOp.BackwardWeight,
+        ["forward"] = TimelineOp.Forward, ["backward"] = TimelineOp.Backward,
+        ["input"] = TimelineOp.Input, ["weight"] = TimelineOp.Weight,
     };
 
     public IReadOnlyList<Box> Boxes { get; }
@@ -83,10 +85,10 @@ public sealed partial class PipelineTimeline
             double top = Ranks - b.Rank, bottom = top - 0.8;
             var color = palette.GetColor(b.Microbatch % 10);
             var rect = plot.Add.Rectangle(b.StartMs, b.EndMs, bottom, top);
-            rect.FillStyle.Color = b.Op == PipelineOp.BackwardWeight ? Colors.SlateGray.WithAlpha(0.55)
+            rect.FillStyle.Color = b.Op == TimelineOp.Weight ? Colors.SlateGray.WithAlpha(0.55)
                 : b.Backward ? color : color.WithAlpha(0.45);
             rect.LineStyle.Color = Colors.Black.WithAlpha(0.6);
-            var label = $"{PipelineAction.Letter(b.Op)}{b.Microbatch}" + (looped ? $"\ns{b.Stage}" : "");
+            var label = $"{b.Op.ToString()[0]}{b.Microbatch}" + (looped ? $"\ns{b.Stage}" : "");
             var text = plot.Add.Text(label, (b.StartMs + b.EndMs) / 2, bottom + 0.4);
             text.LabelAlignment = Alignment.MiddleCenter;
             text.LabelFontSize = 10;
@@ -94,7 +96,7 @@ public sealed partial class PipelineTimeline
         var idle = IdleShares();
         plot.Axes.Left.SetTicks(Enumerable.Range(0, Ranks).Select(r => Ranks - r - 0.4).ToArray(),
             Enumerable.Range(0, Ranks).Select(r => $"rank {r} ({100 * idle[r]:F0}% idle)").ToArray());
-        bool split = Boxes.Any(b => b.Op == PipelineOp.BackwardWeight);
+        bool split = Boxes.Any(b => b.Op == TimelineOp.Weight);
         plot.Title("Pipeline schedule (F = forward, B = backward" + (split ? ", I = input gradient, W = weight gradient (grey)" : "") +
                    "; colour = micro-batch" + (looped ? ", s = stage)" : ")"));
         plot.XLabel("time (ms)");

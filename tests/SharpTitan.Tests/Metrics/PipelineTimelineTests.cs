@@ -44,8 +44,8 @@ public class PipelineTimelineTests
             ("input stage 2 mb 0", 5_000, 1_000), ("input stage 1 mb 0", 6_000, 1_000), ("weight stage 2 mb 0", 7_000, 1_000), ("weight stage 1 mb 0", 8_000, 1_000));
         var t = PipelineTimeline.Load(dir);
         Assert.Equal(11, t.Boxes.Count);
-        Assert.Equal(6, t.Boxes.Count(b => b.Op == SharpTitan.Parallel.PipelineOp.BackwardWeight || b.Op == SharpTitan.Parallel.PipelineOp.BackwardInput));
-        Assert.Equal(3, t.Boxes.Single(b => b.Rank == 0 && b.Op == SharpTitan.Parallel.PipelineOp.BackwardWeight).Stage);
+        Assert.Equal(6, t.Boxes.Count(b => b.Op == TimelineOp.Weight || b.Op == TimelineOp.Input));
+        Assert.Equal(3, t.Boxes.Single(b => b.Rank == 0 && b.Op == TimelineOp.Weight).Stage);
         Assert.Equal([0.4, 0.25], t.IdleShares().Select(x => Math.Round(x, 6)));
         var png = Path.Combine(dir, "timeline.png");
         t.Save(png);
