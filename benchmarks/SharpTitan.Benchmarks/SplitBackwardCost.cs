@@ -15,7 +15,11 @@ namespace SharpTitan.Benchmarks;
 /// </summary>
 public static class SplitBackwardCost
 {
-    public sealed record Result(int Layers, int Rows, int SeqLen, double ForwardMs, double FusedMs, double SegmentedFusedMs, double InputMs, double WeightMs);
+    /// <param name="InputMs">I recomputing in W (the weight-gradient chain inside each block run again).</param>
+    /// <param name="DeferredInputMs">I with the linears' (x, dy) kept for W (what the trainer runs).</param>
+    /// <param name="DeferredWeightMs">W as the kept pairs' matmuls.</param>
+    public sealed record Result(int Layers, int Rows, int SeqLen, double ForwardMs, double FusedMs, double SegmentedFusedMs, double InputMs, double WeightMs,
+        double DeferredInputMs, double DeferredWeightMs);
 
     public static Result Measure(int layers = 4, int rows = 2, int seq = 256, int reps = 5)
     {
@@ -23,7 +27,8 @@ public static class SplitBackwardCost
         manual_seed(0);
         using var model = new Transformer(TrainThroughput.Wide100M with { NLayers = layers });
         model.train();
-        var stage = new PipelineStage(model, new StageModules(1, false, 0, layers, false));
+        var modules = new StageModules(1, false, 0, layers, false);
+        var stage = new PipelineStage(model, modules);
         var forward = new List<double>();
         var fused = new List<double>();
         var segmented = new List<double>();
@@ -57,13 +62,35 @@ public static class SplitBackwardCost
             if (r == 0) continue; // warm-up
             forward.Add(f); fused.Add(b); segmented.Add(sb); input.Add(i); weight.Add(w);
         }
+        using var deferred = new DeferredWeightGradients(PipelineStage.LinearLayers(model, modules));
+        var deferredStage = new PipelineStage(model, modules, deferred: deferred);
+        var deferredInput = new List<double>();
+        var deferredWeight = new List<double>();
+        for (int r = 0; r < reps + 1; r++)
+        {
+            using var scope = NewDisposeScope();
+            var x = randn(rows, seq, model.Args.Dim).requires_grad_(true);
+            var g = randn(rows, seq, model.Args.Dim);
+            using var graph = deferredStage.ForwardSegments(x);
+            var sw = Stopwatch.StartNew();
+            graph.BackwardInput(g);
+            double i = sw.Elapsed.TotalMilliseconds;
+            sw.Restart();
+            graph.BackwardWeight();
+            double w = sw.Elapsed.TotalMilliseconds;
+            model.zero_grad();
+            if (r == 0) continue;
+            deferredInput.Add(i); deferredWeight.Add(w);
+        }
         return new Result(layers, rows, seq, BenchConfig.Median(forward), BenchConfig.Median(fused), BenchConfig.Median(segmented),
-            BenchConfig.Median(input), BenchConfig.Median(weight));
+            BenchConfig.Median(input), BenchConfig.Median(weight), BenchConfig.Median(deferredInput), BenchConfig.Median(deferredWeight));
     }
 
     public static string Describe(Result r) => string.Format(CultureInfo.InvariantCulture,
         "split backward, {0} wide100M blocks, {1} x {2} tokens: forward {3:F0} ms, fused backward {4:F0} ms (segmented B {5:F0} ms), " +
-        "I {6:F0} ms ({7:F2}x fused), W {8:F0} ms ({9:F2}x), I + W {10:F2}x",
+        "recomputing W: I {6:F0} ms ({7:F2}x fused), W {8:F0} ms ({9:F2}x), I + W {10:F2}x; deferred linears: I {11:F0} ms ({12:F2}x), " +
+        "W {13:F0} ms ({14:F2}x), I + W {15:F2}x",
         r.Layers, r.Rows, r.SeqLen, r.ForwardMs, r.FusedMs, r.SegmentedFusedMs, r.InputMs, r.InputMs / r.FusedMs, r.WeightMs, r.WeightMs / r.FusedMs,
-        (r.InputMs + r.WeightMs) / r.FusedMs);
+        (r.InputMs + r.WeightMs) / r.FusedMs, r.DeferredInputMs, r.DeferredInputMs / r.FusedMs, r.DeferredWeightMs, r.DeferredWeightMs / r.FusedMs,
+        (r.DeferredInputMs + r.DeferredWeightMs) / r.FusedMs);
 }

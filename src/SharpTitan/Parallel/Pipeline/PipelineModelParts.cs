@@ -28,6 +28,7 @@ internal sealed class PipelineModelParts : IModelParts
     private readonly Float8Converter? _float8;
     private readonly ContextParallel? _cp;
     private readonly AsyncTensorParallel? _asyncTp;
+    private readonly DeferredWeightGradients? _deferred;
 
     public Transformer Model { get; }
     public Device Device { get; }
@@ -53,7 +54,10 @@ internal sealed class PipelineModelParts : IModelParts
     {
         (Model, Device, ComputeDtype, _plan, _mesh, _checkpointing, _tp, _float8, _cp, _asyncTp) =
             (model, device, computeDtype, plan, mesh, checkpointing, tp, float8, cp, asyncTp);
-        _stages = plan.StagesOf(mesh.Pp.Rank).Select(s => new PipelineStage(model, s, recomputes)).ToList();
+        var mine = plan.StagesOf(mesh.Pp.Rank).ToList();
+        // Split backwards (zero-bubble schedules) take the plain linears' weight gradients as W's own matmuls.
+        _deferred = plan.Schedule.SplitsBackward() ? new DeferredWeightGradients(mine.SelectMany(s => PipelineStage.LinearLayers(model, s))) : null;
+        _stages = mine.Select(s => new PipelineStage(model, s, recomputes, _deferred)).ToList();
         bool Owned(string name) => _stages.Any(s => s.Modules.Owns(name));
         GlobalShapes = model.named_parameters().ToDictionary(p => p.name, p => Place(p.name, p.parameter.shape).Shape);
 
@@ -219,6 +223,7 @@ internal sealed class PipelineModelParts : IModelParts
     public void Dispose()
     {
         _sharding?.Dispose();
+        _deferred?.Dispose();
         _asyncTp?.Dispose();
         _tp?.Dispose();
         _float8?.Dispose();

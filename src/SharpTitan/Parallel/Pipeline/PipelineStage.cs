@@ -6,7 +6,9 @@ namespace SharpTitan.Parallel;
 
 /// <summary>One stage of the model on this rank: runs its pieces of the plain model's forward in order.</summary>
 /// <param name="recomputes">Whether block i is an activation-checkpointed (self-accumulating) autograd node.</param>
-internal sealed class PipelineStage(Transformer model, StageModules modules, Func<int, bool>? recomputes = null)
+/// <param name="deferred">The linears whose weight gradients split backwards take as (x, dy) pairs, if any.</param>
+internal sealed class PipelineStage(Transformer model, StageModules modules, Func<int, bool>? recomputes = null,
+    DeferredWeightGradients? deferred = null)
 {
     public StageModules Modules => modules;
     public int Index => modules.Index;
@@ -30,7 +32,7 @@ internal sealed class PipelineStage(Transformer model, StageModules modules, Fun
     public StageGraph ForwardSegments(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var graph = new StageGraph(IsFirst ? null : input);
+        var graph = new StageGraph(IsFirst ? null : input, deferred);
         if (IsFirst) graph.Add(null, model.Embed(input), Parameters(model.tok_embeddings), false);
         foreach (int i in modules.Layers)
         {
@@ -46,4 +48,15 @@ internal sealed class PipelineStage(Transformer model, StageModules modules, Fun
     }
 
     private static List<Parameter> Parameters(TorchSharp.torch.nn.Module m) => [.. m.parameters()];
+
+    /// <summary>The linear layers of a stage's blocks and head.</summary>
+    public static IEnumerable<LinearLayer> LinearLayers(Transformer model, StageModules modules)
+    {
+        foreach (int i in modules.Layers)
+        {
+            var (a, f) = (model.layers[i].attention, model.layers[i].feed_forward);
+            foreach (var l in new[] { a.wq, a.wk, a.wv, a.wo, f.w1, f.w2, f.w3 }) yield return l;
+        }
+        if (modules.Head && model.output is { } output) yield return output;
+    }
 }

@@ -34,8 +34,11 @@ internal sealed class StageGraph : IDisposable
 
     private readonly List<Segment> _segments = [];
     private readonly Tensor? _stageInput;
+    private readonly DeferredWeightGradients? _deferred;
+    private readonly List<(Parameter Weight, Tensor X, Tensor Dy)> _pending = [];
 
-    public StageGraph(Tensor? stageInput) => _stageInput = stageInput;
+    /// <param name="deferred">The stage's linears whose weight gradients I keeps for W as (x, dy) pairs, if any.</param>
+    public StageGraph(Tensor? stageInput, DeferredWeightGradients? deferred = null) => (_stageInput, _deferred) = (stageInput, deferred);
 
     /// <summary>The last segment's output: hidden states, logits, or (after <see cref="SetOutput"/>) the loss.</summary>
     public Tensor Output => _segments[^1].Output;
@@ -75,13 +78,15 @@ internal sealed class StageGraph : IDisposable
     public Tensor? BackwardInput(Tensor? gradOutput)
     {
         Tensor g = gradOutput?.alias() ?? ones_like(Output);
+        using var deferring = _deferred?.Defer(_pending);
         for (int i = _segments.Count - 1; i >= 0; i--)
         {
             var s = _segments[i];
             s.OutputGrad = g.DetachFromDisposeScope();
             if (s.Input is null) return null; // the embedding: nothing below it
             var vectors = s.WeightsInInput ? [] : s.Parameters.Where(InInput).ToList();
-            var grads = autograd.grad([s.Output], [s.Input, .. vectors], [s.OutputGrad], retain_graph: !s.WeightsInInput);
+            // The graph stays for W only where W runs autograd (weights no deferred linear covers).
+            var grads = autograd.grad([s.Output], [s.Input, .. vectors], [s.OutputGrad], retain_graph: AutogradWeights(s).Count > 0);
             g = grads[0];
             using (no_grad())
                 for (int k = 0; k < vectors.Count; k++)
@@ -96,20 +101,28 @@ internal sealed class StageGraph : IDisposable
     /// <summary>Parameters whose gradient I computes: trained one-dimensional ones (norm weights).</summary>
     private static bool InInput(Parameter p) => p.requires_grad && p.dim() == 1;
 
-    /// <summary>W: each segment's parameter gradients from the output gradient I kept; frees the graph.</summary>
+    /// <summary>
+    /// W: the deferred linears' weight gradients from the pairs I kept, then each segment's other parameter
+    /// gradients from the output gradient I kept; frees the graph.
+    /// </summary>
     public void BackwardWeight()
     {
+        DeferredWeightGradients.Accumulate(_pending);
         for (int i = _segments.Count - 1; i >= 0; i--)
         {
             var s = _segments[i];
             if (s.OutputGrad is null) throw new InvalidOperationException("pipeline: W before I on a stage");
-            var parameters = s.Parameters.Where(p => p.requires_grad && (s.Input is null || !InInput(p))).Cast<Tensor>().ToList();
-            if (!s.WeightsInInput && parameters.Count > 0)
+            var parameters = AutogradWeights(s);
+            if (parameters.Count > 0)
                 autograd.backward([s.Output], [s.OutputGrad], retain_graph: false, inputs: parameters);
             DisposeSegment(s);
         }
         _segments.Clear();
     }
+
+    /// <summary>The parameters W takes through autograd: neither I's (norm weights, checkpointed blocks) nor a deferred linear's.</summary>
+    private List<Tensor> AutogradWeights(Segment s) => s.WeightsInInput ? [] :
+        s.Parameters.Where(p => p.requires_grad && (s.Input is null || !InInput(p)) && !(_deferred?.Handles(p) ?? false)).Cast<Tensor>().ToList();
 
     private void DisposeSegment(Segment s)
     {
@@ -123,5 +136,6 @@ internal sealed class StageGraph : IDisposable
     {
         foreach (var s in _segments) DisposeSegment(s);
         _segments.Clear();
+        DeferredWeightGradients.Discard(_pending);
     }
 }
