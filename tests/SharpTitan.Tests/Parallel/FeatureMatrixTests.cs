@@ -73,12 +73,13 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
         return new Row(name, run, reference, tolerances ?? Equal, check);
     }
 
-    /// <summary>Context parallel's reference: <see cref="Fp32"/> at seq_len 128 (16 tokens per chunk at CP 4).</summary>
-    private static readonly TinyRun LongFp32 = Fp32 with { Overrides = [.. Fp32.Overrides, "--training.seq_len", "128"] };
+    /// <summary>Context parallel's reference: <see cref="Fp32"/> at seq_len 256 (32 tokens per chunk at CP 4).</summary>
+    private static readonly TinyRun LongFp32 = Fp32 with { Overrides = [.. Fp32.Overrides, "--training.seq_len", "256"] };
 
-    private static Row Context(string name, int ranks, int cp, string[] layout, Action<string, TinyRunCache>? check = null, int tp = 1)
+    private static Row Context(string name, int ranks, int cp, string[] layout, Action<string, TinyRunCache>? check = null, int tp = 1,
+        TinyRun? reference = null, Tolerances? tolerances = null)
     {
-        var row = Layout(name, ranks, tp, layout, LongFp32, check: check);
+        var row = Layout(name, ranks, tp, layout, reference ?? LongFp32, tolerances, check);
         return row with { Run = row.Run with { Cp = cp } };
     }
 
@@ -193,6 +194,15 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
         Context("CP 4, alltoall", 4, 4, Rotate("alltoall")),
         // Recompute re-runs the key/value all-gathers inside backward.
         Context("CP 2, full AC", 2, 2, Ac("full")),
+        // Op AC replays the fused attention from its kept outputs (the one-token replay meets an empty chunk).
+        Context("CP 2, selective op AC", 2, 2, Ac("selective", "op")),
+        // Sequences of 1024 (128 tokens per chunk at CP 4), the ring method.
+        Context("CP 4, alltoall, seq_len 1024", 4, 4, Rotate("alltoall"),
+            reference: Fp32 with { Overrides = [.. Fp32.Overrides, "--training.seq_len", "1024"] }),
+        // bf16 compute (FSDP's gathered parameters, the fused blocks in bf16, log-sum-exp merge in fp32), fp32 shards:
+        // against one process computing in bf16 on fp32 masters, with the "FSDP 2, bf16 params" row's bounds.
+        Context("CP 2, bf16 params", 2, 2, [], reference: LongFp32 with { ParamDtype = "bfloat16" },
+            tolerances: new(Loss: 2e-4, Parameters: 2.5e-2, GradNorm: 2e-3, Validation: 2e-4)),
         Context("CP 2 x FSDP 2", 4, 2, [], check: (dump, _) =>
             Assert.Contains("dp_shard=2 cp=2 tp=1", File.ReadAllText(Path.Combine(dump, "logs", "rank_3.log")))),
         // Each rank attends with its TP heads over its CP part of the sequence; sequence parallel splits that part again.
@@ -215,6 +225,9 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
         }),
         Pipeline("PP 2, Interleaved1F1B", 2, "Interleaved1F1B", 3),
         Pipeline("PP 4, 1F1B", 4, "1F1B", 2),
+        // Two stages per rank at PP 4: tiny_deep's 6 layers + embedding + output make 8 stages, looped or in a V.
+        Pipeline("PP 4, Interleaved1F1B", 4, "Interleaved1F1B", 3, reference: Fp32 with { Flavor = "tiny_deep" }),
+        Pipeline("PP 4, ZBVZeroBubble", 4, "ZBVZeroBubble", 3, reference: Fp32 with { Flavor = "tiny_deep" }),
         Pipeline("PP 2, LoopedBFS", 2, "LoopedBFS", 3),
         // Zero bubble: backwards split into I (input gradients, sent on at once) and W (weight gradients, later). The
         // V-shaped ones put stages 0 and 3 on rank 0 (so the loss is computed there) and 1 and 2 on rank 1, handing

@@ -11,6 +11,8 @@ public static class ModelFlavors
         ["tiny_mha"] = new() { Dim = 64, NLayers = 2, NHeads = 4, VocabSize = 2048, MultipleOf = 32 },
         // Not in torchtitan: tiny with the output projection tied to the token embedding (as 1B and 3B).
         ["tiny_tied"] = new() { Dim = 64, NLayers = 2, NHeads = 4, NKvHeads = 2, VocabSize = 2048, MultipleOf = 32, TieEmbeddings = true },
+        // Not in torchtitan: tiny with 6 layers, so PP 4 can hold two stages per rank (8 with the embedding and output).
+        ["tiny_deep"] = new() { Dim = 64, NLayers = 6, NHeads = 4, NKvHeads = 2, VocabSize = 2048, MultipleOf = 32 },
         ["debugmodel"] = new() { Dim = 256, NLayers = 6, NHeads = 16, VocabSize = 2048, RopeTheta = 500000 },
         ["1B"] = new() { Dim = 2048, NLayers = 16, NHeads = 32, NKvHeads = 8, FfnDimMultiplier = 1.5, MultipleOf = 256, TieEmbeddings = true },
         ["3B"] = new() { Dim = 3072, NLayers = 28, NHeads = 24, NKvHeads = 8, FfnDimMultiplier = 1.0, MultipleOf = 256, TieEmbeddings = true },
