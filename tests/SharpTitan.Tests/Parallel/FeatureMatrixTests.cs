@@ -225,6 +225,12 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
         }),
         Pipeline("PP 2, Interleaved1F1B", 2, "Interleaved1F1B", 3),
         Pipeline("PP 4, 1F1B", 4, "1F1B", 2),
+        // Tied embeddings: the last stage's rank keeps a copy of the embedding weight, the two ranks sum its gradient.
+        Pipeline("PP 2, 1F1B, tied embeddings", 2, "1F1B", 3, reference: Fp32 with { Flavor = "tiny_tied" }),
+        Pipeline("PP 2, 1F1B, tied embeddings, gradient accumulation", 2, "1F1B", 2, localBatch: 6, reference: Fp32 with { Flavor = "tiny_tied" }),
+        Pipeline("PP 2 x FSDP 2, GPipe, tied embeddings", 2, "GPipe", 3, dp: 2, reference: Fp32 with { Flavor = "tiny_tied" }),
+        // V: the first and the last stage are both on rank 0, one tensor.
+        Pipeline("PP 2, ZBVZeroBubble, tied embeddings", 2, "ZBVZeroBubble", 3, reference: Fp32 with { Flavor = "tiny_tied" }),
         // Two stages per rank at PP 4: tiny_deep's 6 layers + embedding + output make 8 stages, looped or in a V.
         Pipeline("PP 4, Interleaved1F1B", 4, "Interleaved1F1B", 3, reference: Fp32 with { Flavor = "tiny_deep" }),
         Pipeline("PP 4, ZBVZeroBubble", 4, "ZBVZeroBubble", 3, reference: Fp32 with { Flavor = "tiny_deep" }),

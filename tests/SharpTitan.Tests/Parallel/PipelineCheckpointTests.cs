@@ -53,6 +53,24 @@ public class PipelineCheckpointTests
     }
 
     /// <summary>
+    /// Tied embeddings at PP 2: the last stage's copy of the embedding weight is not saved (the first stage's rank
+    /// writes it once, with its moments); PP 2 resumes bit for bit, both copies loading it, and one process follows.
+    /// </summary>
+    [Fact]
+    public void Pp2TiedEmbeddingsSaveTheWeightOnceAndResume()
+    {
+        string[] tied = ["--model.flavor", "tiny_tied"];
+        var pp = TrainPp(2, 15, null, overrides: tied);
+        var meta = CheckpointMetadata.Read(Path.Combine(Step(pp, 10), CheckpointMetadata.FileName));
+        Assert.Single(meta.Tensors, t => t.Name == TrainingState.Model + "tok_embeddings.weight");
+        Assert.All(meta.Tensors, t => Assert.Single(t.Chunks));
+        var resumed = TrainPp(2, 15, Step(pp, 10), overrides: tied);
+        AssertSame(Losses(pp)[10..], Losses(resumed), Parameters(pp), Parameters(resumed), 0, 0);
+        var single = Train(1, 15, Step(pp, 5), tied);
+        AssertSame(Losses(pp)[5..], Losses(single), Parameters(pp), Parameters(single), LossTolerance, ParamTolerance);
+    }
+
+    /// <summary>
     /// ZBVZeroBubble's V placement (rank 0: stages 0 and 3, rank 1: stages 1 and 2): each tensor is still written once
     /// by its owner; the run resumes bit for bit and its checkpoint loads into one process.
     /// </summary>

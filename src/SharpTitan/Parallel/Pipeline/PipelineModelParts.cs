@@ -29,6 +29,7 @@ internal sealed class PipelineModelParts : IModelParts
     private readonly ContextParallel? _cp;
     private readonly AsyncTensorParallel? _asyncTp;
     private readonly DeferredWeightGradients? _deferred;
+    private readonly TiedEmbedding? _tied;
 
     public Transformer Model { get; }
     public Device Device { get; }
@@ -58,7 +59,8 @@ internal sealed class PipelineModelParts : IModelParts
         // Split backwards (zero-bubble schedules) take the plain linears' weight gradients as W's own matmuls.
         _deferred = plan.Schedule.SplitsBackward() ? new DeferredWeightGradients(mine.SelectMany(s => PipelineStage.LinearLayers(model, s))) : null;
         _stages = mine.Select(s => new PipelineStage(model, s, recomputes, _deferred)).ToList();
-        bool Owned(string name) => _stages.Any(s => s.Modules.Owns(name));
+        _tied = TiedEmbedding.For(model.Args.TieEmbeddings, plan, mesh.Pp);
+        bool Owned(string name) => _stages.Any(s => s.Modules.Owns(name)) || (_tied?.Keeps(name) ?? false);
         GlobalShapes = model.named_parameters().ToDictionary(p => p.name, p => Place(p.name, p.parameter.shape).Shape);
 
         Tensor? values = null;
@@ -86,7 +88,12 @@ internal sealed class PipelineModelParts : IModelParts
 
         if (values is not null)
         {
-            _sharding = new StageSharding(_owned, values, mesh, computeDtype, overlap, tp != null ? tp.ReducePartialGradient : null,
+            Action<string, Tensor>? beforeReduce = (tp, _tied) switch
+            {
+                (null, null) => null,
+                _ => (name, grad) => { tp?.ReducePartialGradient(name, grad); _tied?.SumGradient(name, grad); },
+            };
+            _sharding = new StageSharding(_owned, values, mesh, computeDtype, overlap, beforeReduce,
                 float8 is { Options.FsdpFloat8AllGather: true } ? float8 : null, float8?.Options.PrecomputeScales ?? false);
             values.Dispose();
             OptimizerParameters = _sharding.Shards;
@@ -109,7 +116,17 @@ internal sealed class PipelineModelParts : IModelParts
             labels = cp.ShardSequence(labels.view(inputs.shape[0], -1)).reshape(-1);
         }
         _sharding?.Gather();
+        // FSDP sums the tied embedding's gradient before its reduce-scatter; without it, this local batch's part here.
+        var tied = _sharding == null && _tied != null ? _owned.FirstOrDefault(p => p.Name == TiedEmbedding.Weight).Value : null;
+        using var earlier = tied?.grad?.detach().clone();
         double loss = _runner.Step(inputs, labels, accumulationSteps);
+        if (tied?.grad is { } g)
+            using (no_grad())
+            {
+                if (earlier is not null) g.sub_(earlier);
+                _tied!.SumGradient(TiedEmbedding.Weight, g);
+                if (earlier is not null) g.add_(earlier);
+            }
         _sharding?.ReduceAndFree();
         return loss;
     }
@@ -131,8 +148,9 @@ internal sealed class PipelineModelParts : IModelParts
     public double GradientSumOfSquares()
     {
         if (_sharding == null) _tp?.ReducePartialGradients(); // FSDP sums them before its reduce-scatter
-        var grads = _sharding?.ShardGradients()
-            ?? _owned.Where(p => p.Value.grad is not null).Select(p => (p.Name, p.Value.grad!));
+        var grads = (_sharding?.ShardGradients()
+            ?? _owned.Where(p => p.Value.grad is not null).Select(p => (p.Name, p.Value.grad!)))
+            .Where(g => !(_tied?.Keeps(g.Item1) ?? false)); // the tied copy counts once, on the first stage's rank
         double local = _tp?.SumOfSquares(grads) ?? grads.Sum(g => GradientClipping.SumOfSquares(g.Item2));
         if (_sharding != null) local = _sharding.SumOverShards(local);
         using var t = tensor(new[] { local }, ScalarType.Float64, device: Pp.Device);
@@ -179,7 +197,7 @@ internal sealed class PipelineModelParts : IModelParts
     public List<StatePiece> StatePieces(string prefix, IReadOnlyList<Tensor> likeOptimizerParameters, bool forSave)
     {
         // Replicas (dp_replicate) write nothing; tensors replicated over TP (the norms) are written by TP rank 0.
-        bool Skip(string name) => forSave && _tp is { } tp && tp.Group.Rank != 0 && tp.IsReplicated(name);
+        bool Skip(string name) => forSave && ((_tp is { } tp && tp.Group.Rank != 0 && tp.IsReplicated(name)) || (_tied?.Keeps(name) ?? false));
         if (_sharding != null)
             return forSave && !_sharding.OwnsShard ? [] : _sharding.StatePieces(prefix, likeOptimizerParameters, Place, Skip).ToList();
         var pieces = new List<StatePiece>();
@@ -224,6 +242,7 @@ internal sealed class PipelineModelParts : IModelParts
     {
         _sharding?.Dispose();
         _deferred?.Dispose();
+        _tied?.Dispose();
         _asyncTp?.Dispose();
         _tp?.Dispose();
         _float8?.Dispose();

@@ -21,8 +21,6 @@ public sealed record PipelinePlan(PipelineSchedule Schedule, int Degree, IReadOn
     {
         int pp = p.PipelineParallelDegree, layers = args.NLayers;
         var schedule = PipelineSchedules.Parse(p.PipelineParallelSchedule);
-        if (args.TieEmbeddings)
-            throw new ConfigException("pipeline parallel with tied embeddings (the first stage's embedding is the last stage's output projection) is not built yet in SharpTitan");
         int input = p.PipelineParallelFirstStageLessLayers, output = p.PipelineParallelLastStageLessLayers;
 
         IReadOnlyList<StageModules> stages;

@@ -42,7 +42,8 @@ internal sealed class PipelineStage(Transformer model, StageModules modules, Fun
         if (IsLast)
         {
             var x = graph.NextInput()!;
-            graph.Add(x, model.Head(x), [.. Parameters(model.norm), .. Parameters(model.output!)], false);
+            // Tied: the output projection is the embedding's weight.
+            graph.Add(x, model.Head(x), [.. Parameters(model.norm), .. Parameters(model.output ?? (nn.Module)model.tok_embeddings)], false);
         }
         return graph;
     }
