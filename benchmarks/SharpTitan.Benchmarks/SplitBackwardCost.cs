@@ -51,13 +51,7 @@ public static class SplitBackwardCost
             graph.Backward(g);
             double sb = sw.Elapsed.TotalMilliseconds;
 
-            using var graph2 = stage.ForwardSegments(x);
-            sw.Restart();
-            graph2.BackwardInput(g);
-            double i = sw.Elapsed.TotalMilliseconds;
-            sw.Restart();
-            graph2.BackwardWeight();
-            double w = sw.Elapsed.TotalMilliseconds;
+            var (i, w) = SplitBackward(stage, x, g);
             model.zero_grad();
             if (r == 0) continue; // warm-up
             forward.Add(f); fused.Add(b); segmented.Add(sb); input.Add(i); weight.Add(w);
@@ -71,19 +65,25 @@ public static class SplitBackwardCost
             using var scope = NewDisposeScope();
             var x = randn(rows, seq, model.Args.Dim).requires_grad_(true);
             var g = randn(rows, seq, model.Args.Dim);
-            using var graph = deferredStage.ForwardSegments(x);
-            var sw = Stopwatch.StartNew();
-            graph.BackwardInput(g);
-            double i = sw.Elapsed.TotalMilliseconds;
-            sw.Restart();
-            graph.BackwardWeight();
-            double w = sw.Elapsed.TotalMilliseconds;
+            var (i, w) = SplitBackward(deferredStage, x, g);
             model.zero_grad();
             if (r == 0) continue;
             deferredInput.Add(i); deferredWeight.Add(w);
         }
         return new Result(layers, rows, seq, BenchConfig.Median(forward), BenchConfig.Median(fused), BenchConfig.Median(segmented),
             BenchConfig.Median(input), BenchConfig.Median(weight), BenchConfig.Median(deferredInput), BenchConfig.Median(deferredWeight));
+    }
+
+    /// <summary>Milliseconds of I and of W on a fresh forward of <paramref name="stage"/>.</summary>
+    private static (double Input, double Weight) SplitBackward(PipelineStage stage, Tensor x, Tensor g)
+    {
+        using var graph = stage.ForwardSegments(x);
+        var sw = Stopwatch.StartNew();
+        graph.BackwardInput(g);
+        double i = sw.Elapsed.TotalMilliseconds;
+        sw.Restart();
+        graph.BackwardWeight();
+        return (i, sw.Elapsed.TotalMilliseconds);
     }
 
     public static string Describe(Result r) => string.Format(CultureInfo.InvariantCulture,

@@ -62,3 +62,21 @@ public interface IProcessGroup : IDisposable
     /// </summary>
     IProcessGroup Split(int color, int key, string name);
 }
+
+/// <summary>Conveniences over <see cref="IProcessGroup"/>.</summary>
+public static class ProcessGroupExtensions
+{
+    /// <summary>All-reduce of a tensor of any layout (a gradient may be non-contiguous), in place.</summary>
+    public static void AllReduceInPlace(this IProcessGroup group, torch.Tensor tensor, ReduceOp op = ReduceOp.Sum)
+    {
+        using var _ = torch.no_grad();
+        if (tensor.is_contiguous())
+        {
+            group.AllReduce(tensor, op);
+            return;
+        }
+        using var c = tensor.contiguous();
+        group.AllReduce(c, op);
+        tensor.copy_(c);
+    }
+}

@@ -1,5 +1,5 @@
 using SharpTitan.Distributed;
-using static TorchSharp.torch;
+using TorchSharp;
 
 namespace SharpTitan.Parallel;
 
@@ -41,17 +41,10 @@ internal sealed class TiedEmbedding : IDisposable
     public bool Keeps(string name) => HoldsCopy && name == Weight;
 
     /// <summary>Sums the embedding weight's gradient over the two ranks, in place (others: nothing).</summary>
-    public void SumGradient(string name, Tensor grad)
+    public void SumGradient(string name, torch.Tensor grad)
     {
         if (_pair == null || name != Weight) return;
-        using var _ = no_grad();
-        if (grad.is_contiguous()) _pair.AllReduce(grad);
-        else
-        {
-            using var c = grad.contiguous();
-            _pair.AllReduce(c);
-            grad.copy_(c);
-        }
+        _pair.AllReduceInPlace(grad);
     }
 
     public void Dispose() => _pair?.Dispose();

@@ -112,14 +112,7 @@ internal sealed class TensorParallel : IWeightSplit, IDisposable
     public void ReducePartialGradient(string name, Tensor grad)
     {
         if (!Options.SequenceParallel || !IsReplicated(name) || Group.Size == 1) return;
-        using var _ = no_grad();
-        if (grad.is_contiguous()) Group.AllReduce(grad);
-        else
-        {
-            using var c = grad.contiguous();
-            Group.AllReduce(c);
-            grad.copy_(c);
-        }
+        Group.AllReduceInPlace(grad);
     }
 
     /// <summary>For the plain (non-FSDP) model after backward: <see cref="ReducePartialGradient"/> on its parameters.</summary>
