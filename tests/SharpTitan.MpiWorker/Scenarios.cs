@@ -91,8 +91,16 @@ public static class Scenarios
 
     private static void CheckMesh(IProcessGroup world, ParallelDims dims)
     {
+        CheckMesh(world, dims, null);
+        // The pp group from another world of the same ranks (on GPUs: MPI through host memory beside NCCL).
+        CheckMesh(world, dims, new HostStagedProcessGroup(world, world.Device, stageHostTensors: true));
+    }
+
+    private static void CheckMesh(IProcessGroup world, ParallelDims dims, IProcessGroup? pipelineWorld)
+    {
         using var scope = torch.NewDisposeScope();
-        using var mesh = new DeviceMesh(dims, world);
+        using var mesh = new DeviceMesh(dims, world, pipelineWorld);
+        Check.True($"mesh {dims}: pp backend {mesh.Pp.Backend}", mesh.Pp.Backend == (pipelineWorld ?? world).Backend);
         foreach (var (name, groupDims) in DeviceMesh.GroupDims)
         {
             var g = mesh[name];

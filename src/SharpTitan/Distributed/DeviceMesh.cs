@@ -25,16 +25,22 @@ public sealed class DeviceMesh : IDisposable
     public ParallelDims Dims { get; }
     public IProcessGroup World { get; }
 
-    public DeviceMesh(ParallelDims dims, IProcessGroup world)
+    /// <param name="pipelineWorld">
+    /// The same ranks in another backend for the pp group (pipeline parallel's tagged sends and receives, which NCCL
+    /// lacks: MPI through host memory); null = <paramref name="world"/>.
+    /// </param>
+    public DeviceMesh(ParallelDims dims, IProcessGroup world, IProcessGroup? pipelineWorld = null)
     {
         if (world.Size != dims.WorldSize)
             throw new ArgumentException($"device mesh: the parallel dims are for {dims.WorldSize} ranks but the world has {world.Size}");
+        if (pipelineWorld != null && (pipelineWorld.Size != world.Size || pipelineWorld.Rank != world.Rank))
+            throw new ArgumentException($"device mesh: the pipeline world (rank {pipelineWorld.Rank} of {pipelineWorld.Size}) is not the world's ranks (rank {world.Rank} of {world.Size})");
         Dims = dims;
         World = world;
         foreach (var (name, groupDims) in GroupDims)
         {
             var (color, key) = dims.GroupColorAndKey(world.Rank, groupDims);
-            _groups[name] = world.Split(color, key, name);
+            _groups[name] = (name == "pp" && pipelineWorld != null ? pipelineWorld : world).Split(color, key, name);
         }
     }
 

@@ -17,6 +17,17 @@ public static class GpuWorld
         return new HostStagedProcessGroup(mpiWorld, device);
     }
 
+    /// <summary>
+    /// The world for the pp group when the others run on NCCL: NCCL matches point-to-point messages by order only,
+    /// pipeline schedules by tag, so activations travel over MPI through host memory (null: <paramref name="world"/> serves).
+    /// </summary>
+    public static IProcessGroup? PipelineWorld(IProcessGroup world, IProcessGroup mpiWorld, torch.Device device, bool pipelineParallel, Action<string> log)
+    {
+        if (!pipelineParallel || world.Backend != "nccl") return null;
+        log("collectives: pipeline parallel's sends and receives go over MPI through host memory (NCCL's are not built yet); the others over NCCL");
+        return new HostStagedProcessGroup(mpiWorld, device);
+    }
+
     /// <summary>More ranks on this host (OpenMPI's or MPICH's local size) than GPUs.</summary>
     public static bool RanksShareGpus(out int localRanks, out int gpus)
     {

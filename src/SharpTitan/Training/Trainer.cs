@@ -78,7 +78,10 @@ public sealed class Trainer : IDisposable
         // On GPUs the transforms' collectives are NCCL's, or MPI's through host memory when ranks share a GPU (MPI stays
         // the launcher, bootstrap and host-side group).
         if (dims.DpEnabled || dims.TpEnabled || dims.CpEnabled || dims.PpEnabled)
-            _mesh = new DeviceMesh(dims, ComputeDevice.IsCuda(device) ? _gpuWorld = GpuWorld.Create(_world, device, _log.WriteLine) : _world);
+        {
+            var meshWorld = ComputeDevice.IsCuda(device) ? _gpuWorld = GpuWorld.Create(_world, device, _log.WriteLine) : _world;
+            _mesh = new DeviceMesh(dims, meshWorld, GpuWorld.PipelineWorld(meshWorld, _world, device, dims.PpEnabled, _log.WriteLine));
+        }
 
         long seed = config.Debug.Seed ?? Random.Shared.Next();
         manual_seed(seed);
