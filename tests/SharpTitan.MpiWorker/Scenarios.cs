@@ -96,19 +96,23 @@ public static class Scenarios
         CheckMesh(world, dims, new HostStagedProcessGroup(world, world.Device, stageHostTensors: true));
     }
 
-    private static void CheckMesh(IProcessGroup world, ParallelDims dims, IProcessGroup? pipelineWorld)
+    /// <summary>The group's members, gathered as world ranks, are the ones ParallelDims predicts.</summary>
+    private static void CheckMembers(IProcessGroup world, ParallelDims dims, string name, string[] groupDims, IProcessGroup g)
+    {
+        var expected = dims.GroupRanks(world.Rank, groupDims);
+        var ranks = torch.empty(g.Size, torch.ScalarType.Int64);
+        g.AllGather(ranks, torch.full(1, world.Rank, torch.ScalarType.Int64));
+        Check.Equal($"mesh {dims} group {name} members", expected.Select(r => (double)r).ToArray(), ranks);
+    }
+
+    private static void CheckMesh(IProcessGroup world, ParallelDims dims, IProcessGroup? pointToPointWorld)
     {
         using var scope = torch.NewDisposeScope();
-        using var mesh = new DeviceMesh(dims, world, pipelineWorld);
-        Check.True($"mesh {dims}: pp backend {mesh.Pp.Backend}", mesh.Pp.Backend == (pipelineWorld ?? world).Backend);
-        foreach (var (name, groupDims) in DeviceMesh.GroupDims)
-        {
-            var g = mesh[name];
-            var expected = dims.GroupRanks(world.Rank, groupDims);
-            var ranks = torch.empty(g.Size, torch.ScalarType.Int64);
-            g.AllGather(ranks, torch.full(1, world.Rank, torch.ScalarType.Int64));
-            Check.Equal($"mesh {dims} group {name} members", expected.Select(r => (double)r).ToArray(), ranks);
-        }
+        using var mesh = new DeviceMesh(dims, world, pointToPointWorld);
+        Check.True($"mesh {dims}: pp backend {mesh.Pp.Backend}", mesh.Pp.Backend == (pointToPointWorld ?? world).Backend);
+        Check.True($"mesh {dims}: cp ring backend {mesh.CpRing.Backend}", mesh.CpRing.Backend == (pointToPointWorld ?? world).Backend);
+        foreach (var (name, groupDims) in DeviceMesh.GroupDims) CheckMembers(world, dims, name, groupDims, mesh[name]);
+        CheckMembers(world, dims, "cp_ring", ["cp"], mesh.CpRing);
         Check.True($"mesh {dims}: dp rank {mesh.DpRank} != {dims.DpRank(world.Rank)}", mesh.DpRank == dims.DpRank(world.Rank));
         Check.True($"mesh {dims}: dp degree {mesh.DpDegree} != {dims.DpDegree}", mesh.DpDegree == dims.DpDegree);
     }

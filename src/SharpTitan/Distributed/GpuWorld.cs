@@ -18,13 +18,14 @@ public static class GpuWorld
     }
 
     /// <summary>
-    /// The world for the pp group when the others run on NCCL: NCCL matches point-to-point messages by order only,
-    /// pipeline schedules by tag, so activations travel over MPI through host memory (null: <paramref name="world"/> serves).
+    /// The world for transfers matched by tag (pipeline parallel's sends and receives, context parallel's ring) when the
+    /// collectives run on NCCL, which matches point-to-point messages by order only: MPI through host memory (null:
+    /// none needed, <paramref name="world"/> serves).
     /// </summary>
-    public static IProcessGroup? PipelineWorld(IProcessGroup world, IProcessGroup mpiWorld, torch.Device device, bool pipelineParallel, Action<string> log)
+    public static IProcessGroup? PointToPointWorld(IProcessGroup world, IProcessGroup mpiWorld, torch.Device device, bool needed, Action<string> log)
     {
-        if (!pipelineParallel || world.Backend != "nccl") return null;
-        log("collectives: pipeline parallel's sends and receives go over MPI through host memory (NCCL's are not built yet); the others over NCCL");
+        if (!needed || world.Backend != "nccl") return null;
+        log("collectives: pipeline sends and receives and context parallel's ring go over MPI through host memory (NCCL's are not built yet); the others over NCCL");
         return new HostStagedProcessGroup(mpiWorld, device);
     }
 

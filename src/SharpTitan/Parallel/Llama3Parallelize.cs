@@ -63,7 +63,7 @@ public static class Llama3Parallelize
         AsyncTensorParallel? asyncTp = tp is { Options.AsyncTp: true } ? AsyncTensorParallel.Apply(model, tp) : null;
 
         // 5. Context parallel: each rank of the cp group attends for its load-balanced part of every sequence.
-        ContextParallel? cp = dims.CpEnabled ? new ContextParallel(model, mesh!.Cp, p.ContextParallelRotateMethod) : null;
+        ContextParallel? cp = dims.CpEnabled ? new ContextParallel(model, ContextParallel.GroupFor(mesh!, p.ContextParallelRotateMethod), p.ContextParallelRotateMethod) : null;
 
         // 6. Activation checkpointing: installed here without data parallelism; FSDP runs its blocks itself (step 8).
         var ac = ActivationCheckpointPlan.For(config.ActivationCheckpoint, model.Args.NLayers);
@@ -114,7 +114,7 @@ public static class Llama3Parallelize
             ? new Float8Converter(model, Float8Options.From(config.Float8), tp, log) : null;
         if (config.Model.PrintAfterConversion) log(ModelStructure.Describe(model, "model after conversion"));
         AsyncTensorParallel? asyncTp = tp is { Options.AsyncTp: true } ? AsyncTensorParallel.Apply(model, tp) : null;
-        ContextParallel? cp = dims.CpEnabled ? new ContextParallel(model, mesh.Cp, config.Parallelism.ContextParallelRotateMethod) : null;
+        ContextParallel? cp = dims.CpEnabled ? new ContextParallel(model, ContextParallel.GroupFor(mesh, config.Parallelism.ContextParallelRotateMethod), config.Parallelism.ContextParallelRotateMethod) : null;
         var ac = ActivationCheckpointPlan.For(config.ActivationCheckpoint, model.Args.NLayers);
         var checkpointing = ActivationCheckpointing.Apply(model, ac, dataParallel: false);
         var dtype = config.Training.Dtype.ToScalarType();

@@ -80,7 +80,8 @@ public sealed class Trainer : IDisposable
         if (dims.DpEnabled || dims.TpEnabled || dims.CpEnabled || dims.PpEnabled)
         {
             var meshWorld = ComputeDevice.IsCuda(device) ? _gpuWorld = GpuWorld.Create(_world, device, _log.WriteLine) : _world;
-            _mesh = new DeviceMesh(dims, meshWorld, GpuWorld.PipelineWorld(meshWorld, _world, device, dims.PpEnabled, _log.WriteLine));
+            bool tagged = dims.PpEnabled || (dims.CpEnabled && config.Parallelism.ContextParallelRotateMethod == ContextParallelRotateMethod.AllToAll);
+            _mesh = new DeviceMesh(dims, meshWorld, GpuWorld.PointToPointWorld(meshWorld, _world, device, tagged, _log.WriteLine));
         }
 
         long seed = config.Debug.Seed ?? Random.Shared.Next();

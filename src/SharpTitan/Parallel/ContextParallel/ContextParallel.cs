@@ -21,6 +21,10 @@ internal sealed class ContextParallel : IDisposable
     public LoadBalancedLayout Layout { get; }
     public ContextParallelRotateMethod Method { get; }
 
+    /// <summary>The cp group a rotate method runs over: the ring's tagged sends need <see cref="DeviceMesh.CpRing"/> (MPI beside NCCL).</summary>
+    public static IProcessGroup GroupFor(DeviceMesh mesh, ContextParallelRotateMethod method) =>
+        method == ContextParallelRotateMethod.AllToAll ? mesh.CpRing : mesh.Cp;
+
     public ContextParallel(Transformer model, IProcessGroup group, ContextParallelRotateMethod method)
     {
         // NCCL matches point-to-point transfers by order only, and the ring's backward runs two of them at once.
