@@ -25,7 +25,7 @@ public static class GpuWorld
     public static IProcessGroup? PointToPointWorld(IProcessGroup world, IProcessGroup mpiWorld, torch.Device device, bool needed, Action<string> log)
     {
         if (!needed || world.Backend != "nccl") return null;
-        log("collectives: pipeline sends and receives and context parallel's ring go over MPI through host memory (NCCL's are not built yet); the others over NCCL");
+        log("collectives: tagged sends and receives (pipeline stages, context parallel's alltoall ring) go over MPI through host memory (NCCL's are not built yet); the others over NCCL");
         return new HostStagedProcessGroup(mpiWorld, device);
     }
 

@@ -183,8 +183,7 @@ internal sealed class Llama3ModelParts : IModelParts
                          $"over {steps} steps ({100 * comm / Math.Max(1e-9, total):F1}%)";
         }
         if (_t.Fsdp is { } fsdp && steps > 0)
-            yield return $"fsdp: {fsdp.AllGatherBytes / steps:N0} bytes of parameter all-gathers per rank per step" +
-                         (_t.Float8 is { Options.FsdpFloat8AllGather: true } ? " (float8 weights)" : "");
+            yield return FsdpModel.AllGatherSummary(fsdp.AllGatherBytes, steps, _t.Float8 is { Options.FsdpFloat8AllGather: true });
     }
 
     private static string OnOff(bool on) => on ? "on" : "off";

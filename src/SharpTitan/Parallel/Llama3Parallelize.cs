@@ -108,7 +108,7 @@ public static class Llama3Parallelize
     {
         var plan = ValidatePipeline(model.Args, config, dims);
         if (mesh.Pp.Backend == "nccl")
-            throw new ConfigException("pipeline parallel over NCCL is not built yet in SharpTitan (its sends and receives need MPI: on one GPU, ranks sharing it run PP through host memory)");
+            throw new ConfigException("pipeline parallel over an NCCL pp group is not built yet in SharpTitan (its sends and receives are matched by tag: give the device mesh an MPI point-to-point world, as the trainer does)");
         TensorParallel? tp = dims.TpEnabled ? new TensorParallel(model, mesh.Tp, TpOptions(config.Parallelism)) : null;
         Float8Converter? float8 = Float8Options.Requested(config.Model)
             ? new Float8Converter(model, Float8Options.From(config.Float8), tp, log) : null;

@@ -80,8 +80,7 @@ public sealed class Trainer : IDisposable
         if (dims.DpEnabled || dims.TpEnabled || dims.CpEnabled || dims.PpEnabled)
         {
             var meshWorld = ComputeDevice.IsCuda(device) ? _gpuWorld = GpuWorld.Create(_world, device, _log.WriteLine) : _world;
-            bool tagged = dims.PpEnabled || (dims.CpEnabled && config.Parallelism.ContextParallelRotateMethod == ContextParallelRotateMethod.AllToAll);
-            _mesh = new DeviceMesh(dims, meshWorld, GpuWorld.PointToPointWorld(meshWorld, _world, device, tagged, _log.WriteLine));
+            _mesh = new DeviceMesh(dims, meshWorld, GpuWorld.PointToPointWorld(meshWorld, _world, device, dims.PpEnabled || dims.CpEnabled, _log.WriteLine));
         }
 
         long seed = config.Debug.Seed ?? Random.Shared.Next();

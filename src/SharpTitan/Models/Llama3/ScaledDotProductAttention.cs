@@ -17,7 +17,8 @@ public sealed class ScaledDotProductAttention() : nn.Module<Tensor, Tensor, Tens
         return F.scaled_dot_product_attention(q, RepeatKv(k, groups), RepeatKv(v, groups), is_casual: true);
     }
 
-    private static Tensor RepeatKv(Tensor kv, long groups)
+    /// <summary>Each key/value head repeated for its group of <paramref name="groups"/> query heads (grouped-query attention).</summary>
+    internal static Tensor RepeatKv(Tensor kv, long groups)
     {
         if (groups == 1) return kv;
         long b = kv.shape[0], h = kv.shape[1], s = kv.shape[2], d = kv.shape[3];

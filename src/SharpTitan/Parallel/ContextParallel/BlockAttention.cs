@@ -1,3 +1,4 @@
+using SharpTitan.Models.Llama3;
 using SharpTitan.Native;
 using static TorchSharp.torch;
 
@@ -22,7 +23,7 @@ internal static class BlockAttention
         int groups = Groups(q, k);
         if (q.shape[2] == 0) // a selective-AC recompute's one-token stand-in, split in two chunks: nothing to attend
             return (empty_like(q), empty(q.shape[0], q.shape[1], 0, ScalarType.Float32, device: q.device));
-        var (kr, vr) = (Repeat(k, groups), Repeat(v, groups));
+        var (kr, vr) = (ScaledDotProductAttention.RepeatKv(k, groups), ScaledDotProductAttention.RepeatKv(v, groups));
         var (output, lse) = FlashAttentionKernel.Supports(q)
             ? FlashAttentionKernel.Attend(q, kr, vr, causal)
             : MathAttend(q, kr, vr, causal);
@@ -40,7 +41,7 @@ internal static class BlockAttention
         using var scope = NewDisposeScope();
         int groups = Groups(q, k);
         if (q.shape[2] == 0) return (zeros_like(q), zeros_like(k), zeros_like(v));
-        var (kr, vr) = (Repeat(k, groups), Repeat(v, groups));
+        var (kr, vr) = (ScaledDotProductAttention.RepeatKv(k, groups), ScaledDotProductAttention.RepeatKv(v, groups));
         var (dq, dk, dv) = FlashAttentionKernel.Supports(q)
             ? FlashAttentionKernel.Gradients(gradOut, q, kr, vr, output, lse, causal)
             : MathGradients(gradOut, q, kr, vr, output, lse, causal);
@@ -67,13 +68,6 @@ internal static class BlockAttention
         if (kvHeads == 0 || heads % kvHeads != 0)
             throw new ArgumentException($"attention: {heads} query heads are not a multiple of {kvHeads} key/value heads");
         return (int)(heads / kvHeads);
-    }
-
-    private static Tensor Repeat(Tensor kv, int groups)
-    {
-        if (groups == 1) return kv;
-        long b = kv.shape[0], h = kv.shape[1], s = kv.shape[2], d = kv.shape[3];
-        return kv.unsqueeze(2).expand(b, h, groups, s, d).reshape(b, h * groups, s, d);
     }
 
     private static Tensor Unrepeat(Tensor grad, int groups)

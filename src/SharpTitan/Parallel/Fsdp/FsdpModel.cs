@@ -81,6 +81,10 @@ internal sealed class FsdpModel : BlockNodes
         OwnsShards = replicate.Rank == 0;
     }
 
+    /// <summary>The run summary's line of parameter all-gather traffic (tests read it).</summary>
+    public static string AllGatherSummary(long bytes, int steps, bool float8Weights) =>
+        $"fsdp: {bytes / steps:N0} bytes of parameter all-gathers per rank per step" + (float8Weights ? " (float8 weights)" : "");
+
     /// <summary>Per-rank sizes, in elements: parameters (the shards), their gradients, and AdamW's two moments.</summary>
     public string MemorySummary() =>
         $"fsdp: this rank holds {LocalParameters:N0} of {TotalParameters:N0} parameters ({_root.Name} + {_blocks.Length} blocks, " +

@@ -234,8 +234,7 @@ internal sealed class PipelineModelParts : IModelParts
         yield return $"pipeline: pp rank {Pp.Rank} waited {wait:F2} s of {step:F2} s in the schedule for other stages " +
                      $"({100 * wait / step:F1}%; the schedule's bubble is {100 * _runner.TheoreticalBubble:F1}% in theory)";
         if (_sharding != null)
-            yield return $"fsdp: {_sharding.AllGatherBytes / steps:N0} bytes of parameter all-gathers per rank per step" +
-                         (_float8 is { Options.FsdpFloat8AllGather: true } ? " (float8 weights)" : "");
+            yield return FsdpModel.AllGatherSummary(_sharding.AllGatherBytes, steps, _float8 is { Options.FsdpFloat8AllGather: true });
     }
 
     public void Dispose()
