@@ -39,6 +39,8 @@ public static partial class AcPrecisionBench
 
     public static IEnumerable<Case> Cases(string which)
     {
+        if (which is "norm")
+            foreach (var c in NormCases()) yield return c;
         if (which is "ac" or "ac-mmap" or "all")
             foreach (var (label, o) in new[] { ("none", new[] { "--activation_checkpoint.mode", "none" }),
                          ("full", ["--activation_checkpoint.mode", "full"]),
@@ -56,6 +58,16 @@ public static partial class AcPrecisionBench
                          ("bf16 autocast", ["--training.mixed_precision_param", "bfloat16", "--training.mixed_precision_impl", "autocast"]),
                          ("full bf16", ["--training.dtype", "bfloat16", "--training.mixed_precision_param", "bfloat16"]) })
                 yield return new Case("mp", model, label, [.. o, "--activation_checkpoint.mode", "none"], 1, batch, seq, 5);
+    }
+
+    /// <summary>model.norm_type: the plain RMSNorm under autograd against the fused one, alternating, bf16 master_copy, no AC.</summary>
+    private static IEnumerable<Case> NormCases()
+    {
+        foreach (var (model, batch, seq) in new[] { ("deep16", 1, 2048), ("wide100M", 2, 512) })
+            for (int round = 0; round < 2; round++)
+                foreach (var norm in new[] { "rmsnorm", "fused_rmsnorm" })
+                    yield return new Case("norm", model, norm, ["--model.norm_type", norm, "--training.mixed_precision_param", "bfloat16",
+                        "--training.mixed_precision_impl", "master_copy", "--activation_checkpoint.mode", "none"], 1, batch, seq, 6, 1, FixedMmapThreshold: true);
     }
 
     public static void Run(string resultsDir, string which)

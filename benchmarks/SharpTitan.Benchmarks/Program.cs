@@ -9,7 +9,7 @@ switch (which)
 {
     case "train": TrainThroughput.Run(results); break;
     case "train-case": TrainThroughput.RunCase(System.Text.Json.JsonSerializer.Deserialize<TrainThroughput.Case>(args[1])!); break;
-    case "ac" or "ac-mmap" or "mp" or "ac-fsdp": AcPrecisionBench.Run(results, which); break;
+    case "ac" or "ac-mmap" or "mp" or "ac-fsdp" or "norm": AcPrecisionBench.Run(results, which); break;
     case "acmp-case": AcPrecisionBench.RunCase(System.Text.Json.JsonSerializer.Deserialize<AcPrecisionBench.Case>(args[1])!); break;
     case "fsdp-scaling": FsdpBench.Run(results, args.Length > 2 ? int.Parse(args[2]) : 3); break;
     case "fsdp-scaling-case": FsdpBench.RunCase(System.Text.Json.JsonSerializer.Deserialize<FsdpBench.Case>(args[1])!); break;

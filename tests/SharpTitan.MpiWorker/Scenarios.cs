@@ -89,13 +89,6 @@ public static class Scenarios
         return 0;
     }
 
-    private static void CheckMesh(IProcessGroup world, ParallelDims dims)
-    {
-        CheckMesh(world, dims, null);
-        // The pp group from another world of the same ranks (on GPUs: MPI through host memory beside NCCL).
-        CheckMesh(world, dims, new HostStagedProcessGroup(world, world.Device, stageHostTensors: true));
-    }
-
     /// <summary>The group's members, gathered as world ranks, are the ones ParallelDims predicts.</summary>
     private static void CheckMembers(IProcessGroup world, ParallelDims dims, string name, string[] groupDims, IProcessGroup g)
     {
@@ -105,14 +98,11 @@ public static class Scenarios
         Check.Equal($"mesh {dims} group {name} members", expected.Select(r => (double)r).ToArray(), ranks);
     }
 
-    private static void CheckMesh(IProcessGroup world, ParallelDims dims, IProcessGroup? pointToPointWorld)
+    private static void CheckMesh(IProcessGroup world, ParallelDims dims)
     {
         using var scope = torch.NewDisposeScope();
-        using var mesh = new DeviceMesh(dims, world, pointToPointWorld);
-        Check.True($"mesh {dims}: pp backend {mesh.Pp.Backend}", mesh.Pp.Backend == (pointToPointWorld ?? world).Backend);
-        Check.True($"mesh {dims}: cp ring backend {mesh.CpRing.Backend}", mesh.CpRing.Backend == (pointToPointWorld ?? world).Backend);
+        using var mesh = new DeviceMesh(dims, world);
         foreach (var (name, groupDims) in DeviceMesh.GroupDims) CheckMembers(world, dims, name, groupDims, mesh[name]);
-        CheckMembers(world, dims, "cp_ring", ["cp"], mesh.CpRing);
         Check.True($"mesh {dims}: dp rank {mesh.DpRank} != {dims.DpRank(world.Rank)}", mesh.DpRank == dims.DpRank(world.Rank));
         Check.True($"mesh {dims}: dp degree {mesh.DpDegree} != {dims.DpDegree}", mesh.DpDegree == dims.DpDegree);
     }

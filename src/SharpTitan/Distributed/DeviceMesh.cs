@@ -25,29 +25,16 @@ public sealed class DeviceMesh : IDisposable
     public ParallelDims Dims { get; }
     public IProcessGroup World { get; }
 
-    private readonly IProcessGroup? _cpRing;
-
-    /// <param name="pointToPointWorld">
-    /// The same ranks in another backend for point-to-point transfers matched by tag (NCCL matches by order only):
-    /// the pp group, and a second cp group for context parallel's ring (<see cref="CpRing"/>); null = <paramref name="world"/>.
-    /// </param>
-    public DeviceMesh(ParallelDims dims, IProcessGroup world, IProcessGroup? pointToPointWorld = null)
+    public DeviceMesh(ParallelDims dims, IProcessGroup world)
     {
         if (world.Size != dims.WorldSize)
             throw new ArgumentException($"device mesh: the parallel dims are for {dims.WorldSize} ranks but the world has {world.Size}");
-        if (pointToPointWorld != null && (pointToPointWorld.Size != world.Size || pointToPointWorld.Rank != world.Rank))
-            throw new ArgumentException($"device mesh: the point-to-point world (rank {pointToPointWorld.Rank} of {pointToPointWorld.Size}) is not the world's ranks (rank {world.Rank} of {world.Size})");
         Dims = dims;
         World = world;
         foreach (var (name, groupDims) in GroupDims)
         {
             var (color, key) = dims.GroupColorAndKey(world.Rank, groupDims);
-            _groups[name] = (name == "pp" && pointToPointWorld != null ? pointToPointWorld : world).Split(color, key, name);
-        }
-        if (pointToPointWorld != null)
-        {
-            var (color, key) = dims.GroupColorAndKey(world.Rank, ["cp"]);
-            _cpRing = pointToPointWorld.Split(color, key, "cp_ring");
+            _groups[name] = world.Split(color, key, name);
         }
     }
 
@@ -60,8 +47,6 @@ public sealed class DeviceMesh : IDisposable
     public IProcessGroup DpReplicate => _groups["dp_replicate"];
     public IProcessGroup DpShard => _groups["dp_shard"];
     public IProcessGroup Cp => _groups["cp"];
-    /// <summary>The cp ranks for context parallel's ring of tagged sends and receives (the point-to-point world's when given).</summary>
-    public IProcessGroup CpRing => _cpRing ?? Cp;
     public IProcessGroup Tp => _groups["tp"];
     public IProcessGroup Dp => _groups["dp"];
     public IProcessGroup DpShardCp => _groups["dp_shard_cp"];
@@ -75,6 +60,5 @@ public sealed class DeviceMesh : IDisposable
     {
         foreach (var g in _groups.Values) g.Dispose();
         _groups.Clear();
-        _cpRing?.Dispose();
     }
 }

@@ -17,18 +17,6 @@ public static class GpuWorld
         return new HostStagedProcessGroup(mpiWorld, device);
     }
 
-    /// <summary>
-    /// The world for transfers matched by tag (pipeline parallel's sends and receives, context parallel's ring) when the
-    /// collectives run on NCCL, which matches point-to-point messages by order only: MPI through host memory (null:
-    /// none needed, <paramref name="world"/> serves).
-    /// </summary>
-    public static IProcessGroup? PointToPointWorld(IProcessGroup world, IProcessGroup mpiWorld, torch.Device device, bool needed, Action<string> log)
-    {
-        if (!needed || world.Backend != "nccl") return null;
-        log("collectives: tagged sends and receives (pipeline stages, context parallel's alltoall ring) go over MPI through host memory (NCCL's are not built yet); the others over NCCL");
-        return new HostStagedProcessGroup(mpiWorld, device);
-    }
-
     /// <summary>More ranks on this host (OpenMPI's or MPICH's local size) than GPUs.</summary>
     public static bool RanksShareGpus(out int localRanks, out int gpus)
     {

@@ -47,6 +47,20 @@ public interface IProcessGroup : IDisposable
     /// <summary>Starts receiving into <paramref name="tensor"/> from group rank <paramref name="source"/>; its bytes are valid once Wait returns.</summary>
     IWork RecvAsync(torch.Tensor tensor, int source, int tag = 0);
 
+    /// <summary>
+    /// Starts a batch of sends and receives together and returns one work for all of them (PyTorch's
+    /// batch_isend_irecv): the receives are posted first, so a batch may exchange with a neighbour, or with this rank
+    /// itself, without deadlock. On NCCL the batch is one group call on the group's communication stream, and the
+    /// transfers between two ranks are matched by order only: both ranks must post them in the same order.
+    /// </summary>
+    IWork ExchangeAsync(IReadOnlyList<PeerTransfer> transfers)
+    {
+        var works = new List<IWork>(transfers.Count);
+        foreach (var t in transfers.Where(t => !t.IsSend)) works.Add(RecvAsync(t.Tensor, t.Peer, t.Tag));
+        foreach (var t in transfers.Where(t => t.IsSend)) works.Add(SendAsync(t.Tensor, t.Peer, t.Tag));
+        return new WorkBatch(works);
+    }
+
     /// <summary>All-reduce on the communication thread (in issue order; see <see cref="IWork"/>).</summary>
     IWork AllReduceAsync(torch.Tensor tensor, ReduceOp op = ReduceOp.Sum);
 

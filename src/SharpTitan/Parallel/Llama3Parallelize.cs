@@ -1,6 +1,7 @@
 using SharpTitan.Config;
 using SharpTitan.Distributed;
 using SharpTitan.Float8;
+using SharpTitan.Kernels;
 using SharpTitan.Models.Llama3;
 using SharpTitan.Models;
 using SharpTitan.Native;
@@ -12,7 +13,7 @@ namespace SharpTitan.Parallel;
 
 /// <summary>
 /// The single place where the parallel transforms are applied to a plain, initialized Llama 3 model, in torchtitan's
-/// order (its models/llama3/infra/parallelize.py): PP split -> TP -> model converters (Float8) -> async TP -> CP ->
+/// order (its models/llama3/infra/parallelize.py), after the model's fused kernels (model.norm_type): PP split -> TP -> model converters (Float8) -> async TP -> CP ->
 /// activation checkpointing -> mixed precision -> FSDP/HSDP/DDP. A new parallelism is a new step here plus its part
 /// of <see cref="IModelParts"/>; nothing outside Parallel/ names a concrete transform.
 /// </summary>
@@ -47,6 +48,8 @@ public static class Llama3Parallelize
         var dtype = config.Training.Dtype.ToScalarType();
         var param = config.Training.MixedPrecisionParam.ToScalarType();
         ComputeDevice.Place(model, device);
+        // 0. The fused RMSNorm (PyTorch's nn.RMSNorm is one; ours is a kernel the model's seam takes).
+        if (config.Model.NormType == NormType.FusedRmsNorm) FusedRmsNorm.Install(model);
 
         // 1. Pipeline parallel: this pp rank keeps its stages; a schedule drives the step (with TP and FSDP/HSDP/DDP per stage).
         if (dims.PpEnabled) return ApplyPipeline(model, config, dims, mesh!, device, log);
@@ -63,7 +66,7 @@ public static class Llama3Parallelize
         AsyncTensorParallel? asyncTp = tp is { Options.AsyncTp: true } ? AsyncTensorParallel.Apply(model, tp) : null;
 
         // 5. Context parallel: each rank of the cp group attends for its load-balanced part of every sequence.
-        ContextParallel? cp = dims.CpEnabled ? new ContextParallel(model, ContextParallel.GroupFor(mesh!, p.ContextParallelRotateMethod), p.ContextParallelRotateMethod) : null;
+        ContextParallel? cp = dims.CpEnabled ? new ContextParallel(model, mesh!.Cp, p.ContextParallelRotateMethod) : null;
 
         // 6. Activation checkpointing: installed here without data parallelism; FSDP runs its blocks itself (step 8).
         var ac = ActivationCheckpointPlan.For(config.ActivationCheckpoint, model.Args.NLayers);
@@ -107,14 +110,12 @@ public static class Llama3Parallelize
     private static PipelineModelParts ApplyPipeline(Transformer model, JobConfig config, ParallelDims dims, DeviceMesh mesh, Device device, Action<string> log)
     {
         var plan = ValidatePipeline(model.Args, config, dims);
-        if (mesh.Pp.Backend == "nccl")
-            throw new ConfigException("pipeline parallel over an NCCL pp group is not built yet in SharpTitan (its sends and receives are matched by tag: give the device mesh an MPI point-to-point world, as the trainer does)");
         TensorParallel? tp = dims.TpEnabled ? new TensorParallel(model, mesh.Tp, TpOptions(config.Parallelism)) : null;
         Float8Converter? float8 = Float8Options.Requested(config.Model)
             ? new Float8Converter(model, Float8Options.From(config.Float8), tp, log) : null;
         if (config.Model.PrintAfterConversion) log(ModelStructure.Describe(model, "model after conversion"));
         AsyncTensorParallel? asyncTp = tp is { Options.AsyncTp: true } ? AsyncTensorParallel.Apply(model, tp) : null;
-        ContextParallel? cp = dims.CpEnabled ? new ContextParallel(model, ContextParallel.GroupFor(mesh, config.Parallelism.ContextParallelRotateMethod), config.Parallelism.ContextParallelRotateMethod) : null;
+        ContextParallel? cp = dims.CpEnabled ? new ContextParallel(model, mesh.Cp, config.Parallelism.ContextParallelRotateMethod) : null;
         var ac = ActivationCheckpointPlan.For(config.ActivationCheckpoint, model.Args.NLayers);
         var checkpointing = ActivationCheckpointing.Apply(model, ac, dataParallel: false);
         var dtype = config.Training.Dtype.ToScalarType();

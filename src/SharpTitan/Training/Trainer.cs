@@ -80,7 +80,7 @@ public sealed class Trainer : IDisposable
         if (dims.DpEnabled || dims.TpEnabled || dims.CpEnabled || dims.PpEnabled)
         {
             var meshWorld = ComputeDevice.IsCuda(device) ? _gpuWorld = GpuWorld.Create(_world, device, _log.WriteLine) : _world;
-            _mesh = new DeviceMesh(dims, meshWorld, GpuWorld.PointToPointWorld(meshWorld, _world, device, dims.PpEnabled || dims.CpEnabled, _log.WriteLine));
+            _mesh = new DeviceMesh(dims, meshWorld);
         }
 
         long seed = config.Debug.Seed ?? Random.Shared.Next();

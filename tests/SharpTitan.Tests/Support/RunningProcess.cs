@@ -57,6 +57,13 @@ public sealed class RunningProcess : IDisposable
         kill.WaitForExit();
     }
 
+    /// <summary>Sends the signals one right after the other (one shell's built-in kill: microseconds apart, not a process start each).</summary>
+    public static void Signals(int pid, params string[] signals)
+    {
+        using var sh = Process.Start("sh", ["-c", string.Join("; ", signals.Select(s => $"kill -{s} {pid}"))]);
+        sh.WaitForExit();
+    }
+
     /// <summary>Waits for the exit; returns the exit code and the time it took (null code: still running, killed).</summary>
     public (int? ExitCode, TimeSpan Elapsed) WaitForExit(TimeSpan timeout)
     {

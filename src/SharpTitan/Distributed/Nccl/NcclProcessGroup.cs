@@ -93,15 +93,36 @@ internal sealed unsafe class NcclProcessGroup : IProcessGroup
 
     public void Recv(torch.Tensor tensor, int source, int tag = 0) => SendReceive(null, -1, tensor, source);
 
-    /// <summary>
-    /// Not built on NCCL yet: NCCL matches point-to-point messages by order only (no tags), while a pipeline schedule
-    /// relies on MPI's per-tag matching; a NCCL version must post sends and receives in one agreed order.
-    /// </summary>
-    public IWork SendAsync(torch.Tensor tensor, int destination, int tag = 0) =>
-        throw new NotSupportedException($"send (async): non-blocking point-to-point is not built yet for NCCL (group '{Name}'); pipeline parallel runs on MPI (CPU)");
+    /// <summary>A send on the communication stream; matched with the peer's receives by order only (the tag is not used).</summary>
+    public IWork SendAsync(torch.Tensor tensor, int destination, int tag = 0) => ExchangeAsync([PeerTransfer.Send(tensor, destination, tag)]);
 
-    public IWork RecvAsync(torch.Tensor tensor, int source, int tag = 0) =>
-        throw new NotSupportedException($"recv (async): non-blocking point-to-point is not built yet for NCCL (group '{Name}'); pipeline parallel runs on MPI (CPU)");
+    /// <summary>A receive on the communication stream; matched with the peer's sends by order only (the tag is not used).</summary>
+    public IWork RecvAsync(torch.Tensor tensor, int source, int tag = 0) => ExchangeAsync([PeerTransfer.Receive(tensor, source, tag)]);
+
+    /// <summary>
+    /// The batch as one NCCL group call on the communication stream, after the current stream's work; Wait orders
+    /// the current stream after it. Transfers between two ranks are matched by order: tags are not used.
+    /// </summary>
+    public IWork ExchangeAsync(IReadOnlyList<PeerTransfer> transfers)
+    {
+        foreach (var t in transfers)
+        {
+            CollectiveArgs.RequireDense(t.IsSend ? "send" : "recv", "tensor", t.Tensor, Device);
+            CollectiveArgs.RequirePeer(t.IsSend ? "send" : "recv", t.IsSend ? "destination" : "source", t.Peer, Size);
+        }
+        string operation = transfers.Count == 1 ? transfers[0].ToString() : $"send/recv batch of {transfers.Count}";
+        return Async(operation, [.. transfers.Select(t => t.Tensor)], stream =>
+        {
+            NcclLibrary.Check(NcclLibrary.GroupStart(), "ncclGroupStart");
+            foreach (var t in transfers)
+            {
+                var (ptr, count, type) = (Ptr(t.Tensor), (nuint)t.Tensor.numel(), NcclLibrary.DataType(t.Tensor.dtype));
+                NcclLibrary.Check(t.IsSend ? NcclLibrary.Send(ptr, count, type, t.Peer, _comm, stream) : NcclLibrary.Recv(ptr, count, type, t.Peer, _comm, stream),
+                    t.IsSend ? "ncclSend" : "ncclRecv");
+            }
+            NcclLibrary.Check(NcclLibrary.GroupEnd(), "ncclGroupEnd");
+        });
+    }
 
     /// <summary>A send and a receive in one NCCL group call (so a rank may exchange with itself or a ring neighbour).</summary>
     public void SendReceive(torch.Tensor? send, int destination, torch.Tensor? receive, int source)

@@ -21,15 +21,8 @@ internal sealed class ContextParallel : IDisposable
     public LoadBalancedLayout Layout { get; }
     public ContextParallelRotateMethod Method { get; }
 
-    /// <summary>The cp group a rotate method runs over: the ring's tagged sends need <see cref="DeviceMesh.CpRing"/> (MPI beside NCCL).</summary>
-    public static IProcessGroup GroupFor(DeviceMesh mesh, ContextParallelRotateMethod method) =>
-        method == ContextParallelRotateMethod.AllToAll ? mesh.CpRing : mesh.Cp;
-
     public ContextParallel(Transformer model, IProcessGroup group, ContextParallelRotateMethod method)
     {
-        // NCCL matches point-to-point transfers by order only, and the ring's backward runs two of them at once.
-        if (method == ContextParallelRotateMethod.AllToAll && group.Backend == "nccl")
-            throw new ConfigException("parallelism.context_parallel_rotate_method = \"alltoall\" over NCCL is not built yet in SharpTitan (use \"allgather\", the default)");
         (Group, Method) = (group, method);
         Layout = new LoadBalancedLayout(group.Size, group.Rank);
         (_cos, _sin) = RotaryEmbedding.Tables(model.Args, model.Args.MaxSeqLen);

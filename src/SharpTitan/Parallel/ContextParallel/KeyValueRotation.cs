@@ -47,7 +47,7 @@ internal static class KeyValueRotation
         {
             var next = step + 1 < group.Size ? RingShift.Start(kv, group, RingShift.KeyValueTag) : null;
             blocks.Attend(running, q, kv, Source(group, step));
-            if (next != null) kv = Replace(kv, RingShift.Wait(next));
+            if (next != null) kv = Replace(kv, next.Wait());
         }
         var (output, lse) = CausalBlocks.Finish(running, q.dtype);
         return (output.MoveToOuterDisposeScope(), lse.MoveToOuterDisposeScope());
@@ -64,7 +64,7 @@ internal static class KeyValueRotation
         using var scope = NewDisposeScope();
         var kv = stack([k, v]);
         var dq = zeros(q.shape, ScalarType.Float32, device: q.device);
-        Task<Tensor>? incoming = null;
+        RingShift? incoming = null;
         for (int step = 0; step < group.Size; step++)
         {
             var next = step + 1 < group.Size ? RingShift.Start(kv, group, RingShift.KeyValueTag) : null;
@@ -72,12 +72,12 @@ internal static class KeyValueRotation
             {
                 blocks.Gradients(dq, dkv, gradOut, q, output, lse, kv, Source(group, step));
                 if (incoming != null)
-                    using (var received = RingShift.Wait(incoming)) dkv.add_(received);
+                    using (var received = incoming.Wait()) dkv.add_(received);
                 incoming = RingShift.Start(dkv, group, RingShift.GradientTag); // the transfer holds its own reference
             }
-            if (next != null) kv = Replace(kv, RingShift.Wait(next));
+            if (next != null) kv = Replace(kv, next.Wait());
         }
-        return Results(dq, RingShift.Wait(incoming!), q, k, v);
+        return Results(dq, incoming!.Wait(), q, k, v);
     }
 
     /// <summary>Frees a ring step's keys and values once the next step's have arrived (their send has completed).</summary>

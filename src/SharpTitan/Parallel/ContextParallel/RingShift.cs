@@ -5,55 +5,49 @@ namespace SharpTitan.Parallel;
 
 /// <summary>
 /// One step of a ring over a group, outside autograd: every rank sends a tensor to the next rank and receives the
-/// previous rank's. The transfer runs on a worker thread (<see cref="Start"/>) so the caller computes while it is in
-/// flight; <see cref="Wait"/> hands the received tensor to the caller's dispose scope and counts the time blocked in
-/// <see cref="ContextParallelTimes"/>. Rank 0 receives before it sends, every other rank sends first: the blocking
-/// point-to-point calls then complete as a chain around the ring, with no deadlock for any group size. Transfers in
-/// flight at the same time take different tags (<see cref="KeyValueTag"/>, <see cref="GradientTag"/>).
+/// previous rank's, as one batch (<see cref="IProcessGroup.ExchangeAsync"/>), so no rank waits on another to start.
+/// <see cref="Start"/> returns at once and the caller computes while the transfer is in flight: on NCCL the batch runs
+/// on the group's stream and is posted here, in program order (NCCL matches transfers by order); MPI only moves data
+/// inside its calls, so a worker thread waits on the batch (transfers in flight at the same time then take different
+/// tags: <see cref="KeyValueTag"/>, <see cref="GradientTag"/>). <see cref="Wait"/> hands the received tensor to the
+/// caller's dispose scope and counts the time blocked in <see cref="ContextParallelTimes"/>.
 /// </summary>
-internal static class RingShift
+internal sealed class RingShift
 {
     /// <summary>Keys and values travelling forward around the ring.</summary>
     public const int KeyValueTag = 19;
     /// <summary>Key/value gradients travelling with them in backward.</summary>
     public const int GradientTag = 20;
 
+    private readonly Tensor _send, _received;
+    private readonly IWork? _work;
+    private readonly Task? _worker;
+
+    private RingShift(Tensor send, Tensor received, IWork? work, Task? worker) => (_send, _received, _work, _worker) = (send, received, work, worker);
+
     /// <summary>Starts sending <paramref name="x"/> to the next rank and receiving the previous rank's.</summary>
-    public static Task<Tensor> Start(Tensor x, IProcessGroup group, int tag)
+    public static RingShift Start(Tensor x, IProcessGroup group, int tag)
     {
+        // Both tensors outlive the caller's scope until Wait: the transfer uses them meanwhile.
         var send = x.detach().contiguous().DetachFromDisposeScope();
-        if (group.Size == 1) return Task.FromResult(send); // a ring of one: the tensor comes back to its sender
-        return Task.Run(() =>
-        {
-            using (send) return Rotate(send, group, tag);
-        });
+        if (group.Size == 1) return new RingShift(send, send, null, null); // a ring of one: the tensor comes back to its sender
+        var received = empty_like(send).DetachFromDisposeScope();
+        int n = group.Size;
+        PeerTransfer[] transfers = [PeerTransfer.Send(send, (group.Rank + 1) % n, tag), PeerTransfer.Receive(received, (group.Rank - 1 + n) % n, tag)];
+        return group.Backend == "nccl"
+            ? new RingShift(send, received, group.ExchangeAsync(transfers), null)
+            : new RingShift(send, received, null, Task.Run(() => group.ExchangeAsync(transfers).Wait()));
     }
 
-    /// <summary>The tensor a <see cref="Start"/>ed transfer received, owned by the caller's dispose scope.</summary>
-    public static Tensor Wait(Task<Tensor> transfer)
+    /// <summary>The tensor the transfer received, owned by the caller's dispose scope.</summary>
+    public Tensor Wait()
     {
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
-        // The worker thread's tensor belongs to no dispose scope: hand out a view owned by the caller's.
-        using var received = transfer.GetAwaiter().GetResult();
+        _work?.Wait();
+        _worker?.GetAwaiter().GetResult();
         ContextParallelTimes.AddWait(start);
-        return received.view(received.shape);
-    }
-
-    private static Tensor Rotate(Tensor send, IProcessGroup group, int tag)
-    {
-        int n = group.Size, rank = group.Rank;
-        int destination = (rank + 1) % n, source = (rank - 1 + n) % n;
-        var received = empty_like(send);
-        if (rank == 0)
-        {
-            group.Recv(received, source, tag);
-            group.Send(send, destination, tag);
-        }
-        else
-        {
-            group.Send(send, destination, tag);
-            group.Recv(received, source, tag);
-        }
-        return received;
+        if (!ReferenceEquals(_send, _received)) _send.Dispose();
+        // The tensor belongs to no dispose scope: hand out a view owned by the caller's.
+        using (_received) return _received.view(_received.shape);
     }
 }

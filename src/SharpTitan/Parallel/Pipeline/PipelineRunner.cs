@@ -7,8 +7,9 @@ namespace SharpTitan.Parallel;
 
 /// <summary>
 /// Runs this rank's actions of a pipeline schedule for one step. Activations go forward and their gradients back
-/// with non-blocking sends over the pp group; each receive is posted one action ahead, so the transfer overlaps the
-/// action before it, and waited for when its action starts. Messages are tagged by sending stage and direction.
+/// over the pp group in the batches of <see cref="PipelineTransfers"/> (one group call each on NCCL), in the order all
+/// ranks agree on: a send right after its action, a receive before the action that takes it, waited for when that
+/// action starts. Messages are tagged by sending stage and direction (MPI matches by tag, NCCL by order).
 /// Under tensor parallel each TP rank exchanges its own part with the same TP rank of the next stage (its block of
 /// the sequence under sequence parallel) and the last stage's loss is loss-parallel when TP says so.
 /// </summary>
@@ -19,6 +20,8 @@ internal sealed class PipelineRunner(PipelinePlan plan, IReadOnlyList<PipelineSt
         PipelineActions.ForRank(plan.Schedule, pp.Rank, plan.Degree, plan.StagesPerRank, plan.Microbatches);
 
     public IReadOnlyList<PipelineAction> Actions => _actions;
+
+    private readonly List<PipelineTransfers.Batch> _batches = PipelineTransfers.ForPlan(plan)[pp.Rank];
 
     /// <summary>Time in <see cref="Step"/> so far, and the part of it spent waiting for other stages (the bubble, plus transfers).</summary>
     public TimeSpan StepTime => _step.Elapsed;
@@ -34,8 +37,7 @@ internal sealed class PipelineRunner(PipelinePlan plan, IReadOnlyList<PipelineSt
 
     private PipelineStage Stage(int index) => stages.First(s => s.Index == index);
 
-    private static int ActivationTag(int fromStage) => 2 * fromStage;
-    private static int GradientTag(int fromStage) => 2 * fromStage + 1;
+    private static int ActivationTag(int fromStage) => PipelineTransfers.ActivationTag(fromStage);
 
     /// <summary>What a micro-batch keeps between its forward and its backward on one stage.</summary>
     private sealed class Micro
@@ -65,55 +67,74 @@ internal sealed class PipelineRunner(PipelinePlan plan, IReadOnlyList<PipelineSt
         double divisor = (double)plan.Microbatches * accumulationSteps;
         bool segmented = plan.Schedule.SplitsBackward();
         var state = new Dictionary<(int, int), Micro>();
-        var receives = new Dictionary<PipelineAction, (IWork Work, Tensor Buffer)>();
+        var receives = new Dictionary<PipelineAction, (IWork Work, Tensor Buffer)>(); // by the action that takes it
+        var posted = new List<IWork>();
+        int nextBatch = 0;
         // Between two stages on this rank (the V's turn) tensors are handed over here, keyed by (gradient?, receiving stage, micro-batch).
         var local = new Dictionary<(bool, int, int), Tensor>();
-        var sends = new List<IWork>();
+        Tensor? outgoing = null; // what the last action produced for another rank
         double lossSum = 0;
 
         bool Receives(PipelineAction a, PipelineStage stage) =>
             a.Op == PipelineOp.Forward ? !stage.IsFirst : a.TakesGradient && !stage.IsLast;
-        int Peer(PipelineAction a) => a.Op == PipelineOp.Forward ? a.Stage - 1 : a.Stage + 1;
 
-        void PostReceive(PipelineAction a)
+        // The batches due before action k: the send of action k - 1's output and receives, each batch started together.
+        void Post(int k)
         {
-            if (receives.ContainsKey(a)) return;
-            var stage = Stage(a.Stage);
-            if (!Receives(a, stage) || plan.RankOf(Peer(a)) == pp.Rank) return;
-            var buffer = empty([mbs, hiddenSeq, dim], activationDtype, device: pp.Device);
-            int from = Peer(a);
-            var tag = a.TakesGradient ? GradientTag(from) : ActivationTag(from);
-            receives[a] = (pp.RecvAsync(buffer, plan.RankOf(from), tag), buffer);
+            for (; nextBatch < _batches.Count && _batches[nextBatch].PostBefore == k; nextBatch++)
+            {
+                var batch = _batches[nextBatch].Transfers;
+                var transfers = new List<PeerTransfer>(batch.Count);
+                var buffers = new List<(PipelineAction, Tensor)>();
+                foreach (var t in batch)
+                {
+                    if (t.IsSend)
+                    {
+                        transfers.Add(PeerTransfer.Send(outgoing ?? throw Unplanned(k, "no"), t.Peer, t.Tag));
+                        outgoing = null;
+                    }
+                    else
+                    {
+                        var buffer = empty([mbs, hiddenSeq, dim], activationDtype, device: pp.Device);
+                        transfers.Add(PeerTransfer.Receive(buffer, t.Peer, t.Tag));
+                        buffers.Add((t.Action, buffer));
+                    }
+                }
+                var work = pp.ExchangeAsync(transfers);
+                posted.Add(work);
+                foreach (var (action, buffer) in buffers) receives[action] = (work, buffer);
+            }
+            if (outgoing is not null) throw Unplanned(k, "a");
         }
+
+        InvalidOperationException Unplanned(int k, string what) =>
+            new($"pipeline: action {(k > 0 ? _actions[k - 1] : "start")} on pp rank {pp.Rank} produced {what} tensor for another rank, against its transfer plan");
 
         Tensor Received(PipelineAction a)
         {
-            if (plan.RankOf(Peer(a)) == pp.Rank)
+            if (!receives.Remove(a, out var receive))
             {
                 var key = (a.TakesGradient, a.Stage, a.Microbatch);
                 var t = local[key];
                 local.Remove(key);
                 return t;
             }
-            var (work, buffer) = receives[a];
             _wait.Start();
-            using (Tracer.Begin(a.TakesGradient ? "pp_recv_grad" : "pp_recv_activation")) work.Wait();
+            using (Tracer.Begin(a.TakesGradient ? "pp_recv_grad" : "pp_recv_activation")) receive.Work.Wait();
             _wait.Stop();
-            receives.Remove(a);
-            return buffer;
+            return receive.Buffer;
         }
 
-        void Send(Tensor t, bool gradient, int toStage, int mb, int fromStage)
+        void Send(Tensor t, bool gradient, int toStage, int mb)
         {
             if (plan.RankOf(toStage) == pp.Rank) local[(gradient, toStage, mb)] = t;
-            else sends.Add(pp.SendAsync(t.contiguous(), plan.RankOf(toStage), gradient ? GradientTag(fromStage) : ActivationTag(fromStage)));
+            else outgoing = t.contiguous();
         }
 
         for (int k = 0; k < _actions.Count; k++)
         {
+            Post(k);
             var a = _actions[k];
-            PostReceive(a);
-            if (k + 1 < _actions.Count) PostReceive(_actions[k + 1]);
             var stage = Stage(a.Stage);
             // The receive is waited for before the action's span opens: spans are compute, the gaps between them waiting.
             Tensor? received = Receives(a, stage) ? Received(a) : null;
@@ -141,7 +162,7 @@ internal sealed class PipelineRunner(PipelinePlan plan, IReadOnlyList<PipelineSt
                         output = loss;
                     }
                 }
-                else Send(output.detach(), false, a.Stage + 1, a.Microbatch, a.Stage);
+                else Send(output.detach(), false, a.Stage + 1, a.Microbatch);
                 if (micro.Graph is null) micro.Output = output;
                 state[(a.Stage, a.Microbatch)] = micro;
             }
@@ -177,11 +198,12 @@ internal sealed class PipelineRunner(PipelinePlan plan, IReadOnlyList<PipelineSt
                     micro.Output!.Dispose();
                     inputGrad = micro.Input?.grad;
                 }
-                if (micro.Input is not null) Send(inputGrad!, true, a.Stage - 1, a.Microbatch, a.Stage);
+                if (micro.Input is not null) Send(inputGrad!, true, a.Stage - 1, a.Microbatch);
             }
         }
+        Post(_actions.Count);
         _wait.Start();
-        using (Tracer.Begin("pp_wait_sends")) foreach (var w in sends) w.Wait();
+        using (Tracer.Begin("pp_wait_sends")) foreach (var w in posted) w.Wait();
         _wait.Stop();
         return lossSum;
     }

@@ -4,7 +4,8 @@ namespace SharpTitan.Parallel;
 /// Runs every pp rank's action order on paper, as the runner does (each rank in its order; an action waits for its
 /// input only: F for the previous stage's F, B or I for the next stage's B or I, or the loss; W for its own I) with
 /// unit costs F = I = W = 1, B = 2 (a backward costs two forwards, split evenly) and free transfers. Gives each
-/// rank's idle share of its step (the schedule's bubble in theory), and finds deadlocks.
+/// rank's idle share of its step (the schedule's bubble in theory), finds deadlocks, and gives the times that order
+/// the ranks' transfers (<see cref="PipelineTransfers"/>).
 /// </summary>
 public static class PipelineSimulation
 {
@@ -14,11 +15,23 @@ public static class PipelineSimulation
     /// <exception cref="InvalidOperationException">The orders deadlock (the message names each rank's stuck action).</exception>
     public static double[] IdleShares(IReadOnlyList<IReadOnlyList<PipelineAction>> ranks, int stages)
     {
+        var times = Timeline(ranks, stages);
+        return [.. Enumerable.Range(0, ranks.Count).Select(r =>
+        {
+            double end = times[r].Length == 0 ? 0 : times[r][^1].End;
+            return end <= 0 ? 0 : 1 - ranks[r].Sum(a => Cost(a.Op)) / end;
+        })];
+    }
+
+    /// <summary>Each rank's actions' (start, end) times on paper, in the ranks' orders.</summary>
+    /// <exception cref="InvalidOperationException">The orders deadlock (the message names each rank's stuck action).</exception>
+    public static (double Start, double End)[][] Timeline(IReadOnlyList<IReadOnlyList<PipelineAction>> ranks, int stages)
+    {
         int p = ranks.Count;
         var finished = new Dictionary<(int Kind, int Stage, int Mb), double>(); // kind 0 = F, 1 = B or I, 2 = W
+        var times = ranks.Select(r => new (double, double)[r.Count]).ToArray();
         var next = new int[p];
         var clock = new double[p];
-        var busy = new double[p];
         static int Kind(PipelineOp op) => op == PipelineOp.Forward ? 0 : op == PipelineOp.BackwardWeight ? 2 : 1;
         (int, int, int)? Dependency(PipelineAction a) => a.Op switch
         {
@@ -40,7 +53,7 @@ public static class PipelineSimulation
                     }
                     double start = Math.Max(clock[r], ready);
                     clock[r] = start + Cost(a.Op);
-                    busy[r] += Cost(a.Op);
+                    times[r][next[r]] = (start, clock[r]);
                     finished[(Kind(a.Op), a.Stage, a.Microbatch)] = clock[r];
                     next[r]++;
                     moved = true;
@@ -49,7 +62,7 @@ public static class PipelineSimulation
         if (Enumerable.Range(0, p).Any(r => next[r] < ranks[r].Count))
             throw new InvalidOperationException("pipeline schedule deadlocks at " +
                 string.Join(", ", Enumerable.Range(0, p).Select(r => next[r] < ranks[r].Count ? $"rank {r} {ranks[r][next[r]]}" : $"rank {r} done")));
-        return [.. Enumerable.Range(0, p).Select(r => clock[r] <= 0 ? 0 : 1 - busy[r] / clock[r])];
+        return times;
     }
 
     /// <summary>The plan's bubble in theory on every rank.</summary>
