@@ -5,16 +5,19 @@ using System.Text.Json;
 namespace SharpTitan.Benchmarks;
 
 /// <summary>
-/// `compare OTHER_BINARY [rounds]`: the single-process (`train`) and FSDP (`fsdp-scaling`) cases run by two builds
+/// `compare OTHER_BINARY [rounds] [pp]`: the single-process (`train`) and FSDP (`fsdp-scaling`) cases, or with `pp`
+/// pipeline cases (PP 2 on 1F1B, Interleaved1F1B and ZBVZeroBubble, 4 micro-batches), run by two builds
 /// side by side in one invocation: this program and another build of it (e.g. the previous commit's, built in a
 /// git worktree). Each round runs every case with both builds, alternating which goes first, so a shared
 /// machine's drift hits both alike; the report gives each side's median and the median of the per-round ratios.
 /// </summary>
 public static class BuildComparison
 {
+    private static readonly string[] PipelineSchedules = ["1F1B", "Interleaved1F1B", "ZBVZeroBubble"];
+
     private sealed record Sample(string Case, int Round, string Build, double TokensPerSecond, double PeakRssGiB);
 
-    public static int Run(string resultsDir, string otherBinary, int rounds)
+    public static int Run(string resultsDir, string otherBinary, int rounds, bool pipeline = false)
     {
         if (!File.Exists(otherBinary))
         {
@@ -22,13 +25,16 @@ public static class BuildComparison
             return 2;
         }
         var builds = new[] { ("this", Environment.ProcessPath!), ("other", Path.GetFullPath(otherBinary)) };
-        var trainCases = new[]
+        var ppCases = pipeline
+            ? PipelineSchedules.Select(s => new PpBench.Case($"PP 2 {s}, 4 micro-batches", 2, s, 4, 1, 8, 256, 4, "")).ToArray()
+            : [];
+        var trainCases = pipeline ? [] : new[]
         {
             new TrainThroughput.Case("debugmodel", "float32", 2, 8, 2048, 10),
             new TrainThroughput.Case("wide100M", "float32", 2, 2, 512, 6),
             new TrainThroughput.Case("wide100M", "bfloat16", 2, 2, 512, 6),
         };
-        var fsdpCases = new[]
+        var fsdpCases = pipeline ? [] : new[]
         {
             new FsdpBench.Case("FSDP 2 x 1 thread, overlap", 2, 1, true, 4, 512, 6, ""),
         };
@@ -43,14 +49,21 @@ public static class BuildComparison
                 }
                 foreach (var c in fsdpCases)
                 {
-                    var r = RunFsdpCase(binary, c);
+                    var output = TempOutput();
+                    var r = RunMpiCase<FsdpBench.Result>(binary, "fsdp-scaling-case", c.Ranks, c with { Output = output }, output);
                     samples.Add(new Sample(c.Label, round, build, r.JobTokensPerSecond, r.PeakRssGiBMax));
+                }
+                foreach (var c in ppCases)
+                {
+                    var output = TempOutput();
+                    var r = RunMpiCase<PpBench.Result>(binary, "pp-case", c.Pp, c with { Output = output }, output);
+                    samples.Add(new Sample(c.Label, round, build, r.JobTokensPerSecond, r.PeakRssGiB.Max()));
                 }
                 Console.WriteLine($"round {round}: {build} done");
             }
         var rows = samples.GroupBy(s => s.Case).Select(g => Row(g.Key, [.. g])).ToList();
         foreach (var row in rows) Console.WriteLine(row);
-        var file = Path.Combine(resultsDir, "compare.json");
+        var file = Path.Combine(resultsDir, pipeline ? "compare-pp.json" : "compare.json");
         File.WriteAllText(file, JsonSerializer.Serialize(new { date = DateTime.UtcNow.ToString("u"), machine = BenchConfig.Machine(), other = otherBinary, rounds, samples },
             BenchConfig.IndentedJson));
         Console.WriteLine($"wrote {file}");
@@ -77,20 +90,21 @@ public static class BuildComparison
         return JsonSerializer.Deserialize<TrainThroughput.Result>(output.Split('\n').Last(l => l.StartsWith('{')))!;
     }
 
-    /// <summary>Under mpirun as `sharptitan launch` starts ranks (OpenMPI, yielding waits, loopback only).</summary>
-    private static FsdpBench.Result RunFsdpCase(string binary, FsdpBench.Case c)
+    private static string TempOutput() => Path.Combine(Path.GetTempPath(), $"compare-{Guid.NewGuid():N}.json");
+
+    /// <summary>Under mpirun as `sharptitan launch` starts ranks (OpenMPI, yielding waits, loopback only); the case writes its result to its output file.</summary>
+    private static T RunMpiCase<T>(string binary, string verb, int ranks, object @case, string output)
     {
-        var withOutput = c with { Output = Path.Combine(Path.GetTempPath(), $"compare-{Guid.NewGuid():N}.json") };
         var psi = new ProcessStartInfo("mpirun") { RedirectStandardOutput = true };
-        foreach (var a in new[] { "-n", c.Ranks.ToString(CultureInfo.InvariantCulture), "--allow-run-as-root", "--oversubscribe", "--bind-to", "none",
-                     "--mca", "mpi_yield_when_idle", "1", "--mca", "btl", "self,vader", binary, "fsdp-scaling-case", JsonSerializer.Serialize(withOutput) })
+        foreach (var a in new[] { "-n", ranks.ToString(CultureInfo.InvariantCulture), "--allow-run-as-root", "--oversubscribe", "--bind-to", "none",
+                     "--mca", "mpi_yield_when_idle", "1", "--mca", "btl", "self,vader", binary, verb, JsonSerializer.Serialize(@case) })
             psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         p.StandardOutput.ReadToEnd();
         p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"{binary} fsdp-scaling-case under mpirun: exit code {p.ExitCode}");
-        var result = JsonSerializer.Deserialize<FsdpBench.Result>(File.ReadAllText(withOutput.Output))!;
-        File.Delete(withOutput.Output);
+        if (p.ExitCode != 0) throw new InvalidOperationException($"{binary} {verb} under mpirun: exit code {p.ExitCode}");
+        var result = JsonSerializer.Deserialize<T>(File.ReadAllText(output))!;
+        File.Delete(output);
         return result;
     }
 }

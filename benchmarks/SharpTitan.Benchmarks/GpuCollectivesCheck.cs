@@ -13,7 +13,8 @@ namespace SharpTitan.Benchmarks;
 /// <summary>
 /// The NCCL checks of benchmarks/gpu/run.sh, on one GPU (world size 1: NCCL refuses two ranks on one GPU). Every
 /// collective and dtype through our binding, blocking and async (the async ones read a tensor that a long matmul
-/// has just produced on the compute stream, so a missing stream order shows as wrong values); then FSDP, TP and
+/// has just produced on the compute stream, so a missing stream order shows as wrong values), send/receive batches to
+/// itself (matched in order); then FSDP, TP and
 /// async TP over a one-rank NCCL mesh against the plain model: one training step, loss, gradient norm and
 /// updated parameters. Prints one JSON line per check.
 /// </summary>
@@ -91,6 +92,10 @@ public static class GpuCollectivesCheck
         var received = zeros_like(x);
         g.SendReceive(x, 0, received, 0);
         checks["send_recv_self"] = Same(received);
+        // A batch (one group call on the comm stream): transfers to self meet in order, the n-th send the n-th receive.
+        var (first, second) = (zeros_like(x), zeros_like(x));
+        g.ExchangeAsync([PeerTransfer.Send(x, 0, 1), PeerTransfer.Send(x.flip(0), 0, 2), PeerTransfer.Receive(first, 0, 1), PeerTransfer.Receive(second, 0, 2)])[2].Wait();
+        checks["exchange_batch_self"] = Same(first) && Same(second.flip(0));
         g.Barrier();
         detail = checks;
         return checks.Values.All(v => v);
@@ -106,6 +111,11 @@ public static class GpuCollectivesCheck
         var work = g.AllGatherAsync(output, input);
         work.Wait();
         maxDiff = (output - input).abs().max().item<float>();
+        // The same for a send/receive batch (pipeline stages, context parallel's ring).
+        var again = input.matmul(a);
+        var exchanged = zeros_like(again);
+        g.ExchangeAsync([PeerTransfer.Send(again, 0), PeerTransfer.Receive(exchanged, 0)])[1].Wait();
+        maxDiff = Math.Max(maxDiff, (exchanged - again).abs().max().item<float>());
         return maxDiff == 0;
     }
 

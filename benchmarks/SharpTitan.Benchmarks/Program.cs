@@ -30,7 +30,8 @@ switch (which)
     case "checkpoint": CheckpointBench.Run(results); break;
     case "checkpoint-case": CheckpointBench.RunCase(System.Text.Json.JsonSerializer.Deserialize<CheckpointBench.Case>(args[1])!); break;
     // compare OTHER_BINARY [rounds]: train and FSDP cases of this build and another, side by side (results/compare.json)
-    case "compare" when args.Length > 1: return BuildComparison.Run(results, args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3);
+    case "compare" when args.Length > 1: return BuildComparison.Run(results, args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3,
+        pipeline: args.Length > 3 && args[3] == "pp");
     // one GPU case (benchmarks/gpu/run.sh): prints a JSON line
     case "gpu-case": GpuBench.RunCase(System.Text.Json.JsonSerializer.Deserialize<GpuBench.Case>(args[1])!); break;
     // the NCCL and one-rank FSDP / TP checks on a GPU (benchmarks/gpu/run.sh): JSON lines, exit 1 when one fails

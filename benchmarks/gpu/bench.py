@@ -18,12 +18,13 @@ SHAPES = {  # torchtitan's flavors
     "8B": dict(dim=4096, n_heads=32, n_kv_heads=8, multiple_of=1024, ffn_dim_multiplier=1.3),
     "3B": dict(dim=3072, n_heads=24, n_kv_heads=8, multiple_of=256, ffn_dim_multiplier=1.0),
 }
-# (engine, flavor, layers, ac, float8, fsdp over a one-rank mesh)
+# (engine, flavor, layers, ac, float8, fsdp over a one-rank mesh); SharpTitan rows use model.norm_type fused_rmsnorm
 ROWS = [
     ("sharptitan", "8B", 8, "none", True, False),
     ("torch-compile", "8B", 8, "none", False, False),
     ("sharptitan", "8B", 8, "none", False, True), ("sharptitan", "8B", 8, "none", False, False),
     ("torch", "8B", 8, "none", False, False),
+    ("sharptitan-rmsnorm", "8B", 8, "none", False, False),  # the plain RMSNorm under autograd: the fused one's before
     ("sharptitan", "8B", 8, "full", False, False), ("torch", "8B", 8, "full", False, False),
     ("sharptitan", "8B", 8, "selective", False, False), ("torch", "8B", 8, "selective", False, False),
     ("sharptitan", "3B", 28, "full", False, False), ("torch", "3B", 28, "full", False, False),
@@ -35,7 +36,7 @@ rows = ROWS[: int(sys.argv[4])] if len(sys.argv) > 4 else ROWS
 DRY = os.environ.get("GPU_DRY_RUN") == "1"
 if DRY:  # run.sh's dry run: the FSDP ws1 and plain SharpTitan rows on the CPU, on the debug model's shapes
     SEQ, STEPS, WARMUP = 64, 2, 1
-    rows = [r for r in rows if r[0] == "sharptitan" and not r[4] and r[3] == "none"][:2]
+    rows = [r for r in rows if r[0].startswith("sharptitan") and not r[4] and r[3] == "none"][:3]
 results = []
 
 
@@ -50,8 +51,9 @@ for engine, flavor, layers, ac, f8, fsdp in rows:
     if left < 45:
         print(f"bench: {left:.0f} s left, stopping before {engine} {flavor}x{layers} {ac}", flush=True)
         break
-    if engine == "sharptitan":
-        case = dict(Flavor=flavor, Layers=layers, Ac=ac, Float8=f8, SeqLen=SEQ, Steps=STEPS, Warmup=WARMUP, Fsdp=fsdp)
+    if engine.startswith("sharptitan"):
+        case = dict(Flavor=flavor, Layers=layers, Ac=ac, Float8=f8, SeqLen=SEQ, Steps=STEPS, Warmup=WARMUP, Fsdp=fsdp,
+                    NormType="rmsnorm" if engine == "sharptitan-rmsnorm" else "fused_rmsnorm")
         if DRY:
             case.update(Flavor="debugmodel", Layers=2, Device="cpu")
         cmd = [BENCH, "gpu-case", json.dumps(case)]

@@ -48,17 +48,20 @@ public interface IProcessGroup : IDisposable
     IWork RecvAsync(torch.Tensor tensor, int source, int tag = 0);
 
     /// <summary>
-    /// Starts a batch of sends and receives together and returns one work for all of them (PyTorch's
-    /// batch_isend_irecv): the receives are posted first, so a batch may exchange with a neighbour, or with this rank
-    /// itself, without deadlock. On NCCL the batch is one group call on the group's communication stream, and the
-    /// transfers between two ranks are matched by order only: both ranks must post them in the same order.
+    /// Starts a batch of sends and receives together (PyTorch's batch_isend_irecv) and returns a work per transfer, in
+    /// the transfers' order: the receives are posted first, so a batch may exchange with a neighbour, or with this rank
+    /// itself, without deadlock. On NCCL the batch is one group call on the group's communication stream (its works
+    /// are one), and the transfers between two ranks are matched by order only: both ranks must post them in the same
+    /// order.
     /// </summary>
-    IWork ExchangeAsync(IReadOnlyList<PeerTransfer> transfers)
+    IReadOnlyList<IWork> ExchangeAsync(IReadOnlyList<PeerTransfer> transfers)
     {
-        var works = new List<IWork>(transfers.Count);
-        foreach (var t in transfers.Where(t => !t.IsSend)) works.Add(RecvAsync(t.Tensor, t.Peer, t.Tag));
-        foreach (var t in transfers.Where(t => t.IsSend)) works.Add(SendAsync(t.Tensor, t.Peer, t.Tag));
-        return new WorkBatch(works);
+        var works = new IWork[transfers.Count];
+        for (int i = 0; i < transfers.Count; i++)
+            if (!transfers[i].IsSend) works[i] = RecvAsync(transfers[i].Tensor, transfers[i].Peer, transfers[i].Tag);
+        for (int i = 0; i < transfers.Count; i++)
+            if (transfers[i].IsSend) works[i] = SendAsync(transfers[i].Tensor, transfers[i].Peer, transfers[i].Tag);
+        return works;
     }
 
     /// <summary>All-reduce on the communication thread (in issue order; see <see cref="IWork"/>).</summary>

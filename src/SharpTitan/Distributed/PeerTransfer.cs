@@ -13,14 +13,3 @@ public readonly record struct PeerTransfer(bool IsSend, torch.Tensor Tensor, int
 
     public override string ToString() => IsSend ? $"send to {Peer} (tag {Tag})" : $"recv from {Peer} (tag {Tag})";
 }
-
-/// <summary>Several works waited as one: Wait waits for each, in order.</summary>
-internal sealed class WorkBatch(IReadOnlyList<IWork> works) : IWork
-{
-    public bool IsCompleted => works.All(w => w.IsCompleted);
-
-    public void Wait()
-    {
-        foreach (var w in works) w.Wait();
-    }
-}

@@ -61,20 +61,36 @@ internal sealed class Llama3ModelParts : IModelParts
             inputs = cp.ShardSequence(inputs);
             labels = cp.ShardSequence(labels.view(inputs.shape[0], -1)).reshape(-1);
         }
+        double lossValue;
+        // The graph's own scope ends with backward: custom autograd nodes (TorchSharp's) hold their saved tensors until
+        // the graph itself is freed, which would otherwise keep them through the gradient work below.
+        var graph = NewDisposeScope();
         Tensor loss;
-        using (Tracer.Begin("forward"))
-        using (_t.Mixed?.Forward())
+        try
         {
-            var logits = _t.Fsdp != null ? _t.Fsdp.Forward(inputs) : Model.forward(inputs);
-            loss = Loss(logits.flatten(0, 1), labels) / accumulationSteps;
+            using (Tracer.Begin("forward"))
+            using (_t.Mixed?.Forward())
+            {
+                var logits = _t.Fsdp != null ? _t.Fsdp.Forward(inputs) : Model.forward(inputs);
+                loss = Loss(logits.flatten(0, 1), labels) / accumulationSteps;
+            }
+        }
+        catch
+        {
+            graph.Dispose();
+            throw;
         }
         using (Tracer.Begin("backward"))
         {
-            loss.backward();
+            using (graph)
+            {
+                loss.backward();
+                lossValue = loss.item<float>();
+            }
             _t.Fsdp?.FinishBackward();
             _t.Mixed?.AfterBackward();
         }
-        return loss.item<float>();
+        return lossValue;
     }
 
     private Tensor Loss(Tensor logits, Tensor labels) => _t.Tp is { Options.LossParallel: true } tp

@@ -94,16 +94,17 @@ internal sealed unsafe class NcclProcessGroup : IProcessGroup
     public void Recv(torch.Tensor tensor, int source, int tag = 0) => SendReceive(null, -1, tensor, source);
 
     /// <summary>A send on the communication stream; matched with the peer's receives by order only (the tag is not used).</summary>
-    public IWork SendAsync(torch.Tensor tensor, int destination, int tag = 0) => ExchangeAsync([PeerTransfer.Send(tensor, destination, tag)]);
+    public IWork SendAsync(torch.Tensor tensor, int destination, int tag = 0) => ExchangeAsync([PeerTransfer.Send(tensor, destination, tag)])[0];
 
     /// <summary>A receive on the communication stream; matched with the peer's sends by order only (the tag is not used).</summary>
-    public IWork RecvAsync(torch.Tensor tensor, int source, int tag = 0) => ExchangeAsync([PeerTransfer.Receive(tensor, source, tag)]);
+    public IWork RecvAsync(torch.Tensor tensor, int source, int tag = 0) => ExchangeAsync([PeerTransfer.Receive(tensor, source, tag)])[0];
 
     /// <summary>
-    /// The batch as one NCCL group call on the communication stream, after the current stream's work; Wait orders
-    /// the current stream after it. Transfers between two ranks are matched by order: tags are not used.
+    /// The batch as one NCCL group call on the communication stream, after the current stream's work; Wait (any of
+    /// the works: they are one) orders the current stream after it. Transfers between two ranks are matched by order:
+    /// tags are not used.
     /// </summary>
-    public IWork ExchangeAsync(IReadOnlyList<PeerTransfer> transfers)
+    public IReadOnlyList<IWork> ExchangeAsync(IReadOnlyList<PeerTransfer> transfers)
     {
         foreach (var t in transfers)
         {
@@ -111,7 +112,7 @@ internal sealed unsafe class NcclProcessGroup : IProcessGroup
             CollectiveArgs.RequirePeer(t.IsSend ? "send" : "recv", t.IsSend ? "destination" : "source", t.Peer, Size);
         }
         string operation = transfers.Count == 1 ? transfers[0].ToString() : $"send/recv batch of {transfers.Count}";
-        return Async(operation, [.. transfers.Select(t => t.Tensor)], stream =>
+        var work = Async(operation, [.. transfers.Select(t => t.Tensor)], stream =>
         {
             NcclLibrary.Check(NcclLibrary.GroupStart(), "ncclGroupStart");
             foreach (var t in transfers)
@@ -122,6 +123,7 @@ internal sealed unsafe class NcclProcessGroup : IProcessGroup
             }
             NcclLibrary.Check(NcclLibrary.GroupEnd(), "ncclGroupEnd");
         });
+        return [.. transfers.Select(_ => work)];
     }
 
     /// <summary>A send and a receive in one NCCL group call (so a rank may exchange with itself or a ring neighbour).</summary>

@@ -20,10 +20,10 @@ internal sealed class RingShift
     public const int GradientTag = 20;
 
     private readonly Tensor _send, _received;
-    private readonly IWork? _work;
+    private readonly IReadOnlyList<IWork>? _works;
     private readonly Task? _worker;
 
-    private RingShift(Tensor send, Tensor received, IWork? work, Task? worker) => (_send, _received, _work, _worker) = (send, received, work, worker);
+    private RingShift(Tensor send, Tensor received, IReadOnlyList<IWork>? works, Task? worker) => (_send, _received, _works, _worker) = (send, received, works, worker);
 
     /// <summary>Starts sending <paramref name="x"/> to the next rank and receiving the previous rank's.</summary>
     public static RingShift Start(Tensor x, IProcessGroup group, int tag)
@@ -36,14 +36,14 @@ internal sealed class RingShift
         PeerTransfer[] transfers = [PeerTransfer.Send(send, (group.Rank + 1) % n, tag), PeerTransfer.Receive(received, (group.Rank - 1 + n) % n, tag)];
         return group.Backend == "nccl"
             ? new RingShift(send, received, group.ExchangeAsync(transfers), null)
-            : new RingShift(send, received, null, Task.Run(() => group.ExchangeAsync(transfers).Wait()));
+            : new RingShift(send, received, null, Task.Run(() => { foreach (var w in group.ExchangeAsync(transfers)) w.Wait(); }));
     }
 
     /// <summary>The tensor the transfer received, owned by the caller's dispose scope.</summary>
     public Tensor Wait()
     {
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
-        _work?.Wait();
+        foreach (var w in _works ?? []) w.Wait();
         _worker?.GetAwaiter().GetResult();
         ContextParallelTimes.AddWait(start);
         if (!ReferenceEquals(_send, _received)) _send.Dispose();

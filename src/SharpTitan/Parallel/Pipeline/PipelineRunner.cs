@@ -85,7 +85,7 @@ internal sealed class PipelineRunner(PipelinePlan plan, IReadOnlyList<PipelineSt
             {
                 var batch = _batches[nextBatch].Transfers;
                 var transfers = new List<PeerTransfer>(batch.Count);
-                var buffers = new List<(PipelineAction, Tensor)>();
+                var buffers = new List<(int, PipelineAction, Tensor)>();
                 foreach (var t in batch)
                 {
                     if (t.IsSend)
@@ -97,12 +97,14 @@ internal sealed class PipelineRunner(PipelinePlan plan, IReadOnlyList<PipelineSt
                     {
                         var buffer = empty([mbs, hiddenSeq, dim], activationDtype, device: pp.Device);
                         transfers.Add(PeerTransfer.Receive(buffer, t.Peer, t.Tag));
-                        buffers.Add((t.Action, buffer));
+                        buffers.Add((transfers.Count - 1, t.Action, buffer));
                     }
                 }
-                var work = pp.ExchangeAsync(transfers);
-                posted.Add(work);
-                foreach (var (action, buffer) in buffers) receives[action] = (work, buffer);
+                // A receive is waited for by its action, the sends at the step's end (MPI: a send waited early would wait
+                // for the peer's receive too).
+                var works = pp.ExchangeAsync(transfers);
+                posted.AddRange(works);
+                foreach (var (index, action, buffer) in buffers) receives[action] = (works[index], buffer);
             }
             if (outgoing is not null) throw Unplanned(k, "a");
         }
