@@ -3,6 +3,7 @@ using System.Text.Json;
 using SharpTitan.Config;
 using SharpTitan.Distributed;
 using SharpTitan.Distributed.Nccl;
+using SharpTitan.Kernels;
 using SharpTitan.Metrics;
 using SharpTitan.Models.Llama3;
 using SharpTitan.Native;
@@ -91,6 +92,7 @@ public static class GpuBench
         var model = new Transformer(shape);
         model.InitWeights();
         ComputeDevice.Place(model, device);
+        if (c.NormType == "fused_rmsnorm") FusedRmsNorm.Install(model); // as Llama3Parallelize does for the plain rows
         var ac = ActivationCheckpointPlan.For(config.ActivationCheckpoint, shape.NLayers);
         using var checkpointing = ActivationCheckpointing.Apply(model, ac, dataParallel: true);
         var mixed = MixedPrecision.Apply(model, config.Training, ScalarType.Float32, ScalarType.BFloat16, dataParallel: true, device);

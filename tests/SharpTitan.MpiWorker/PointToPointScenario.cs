@@ -7,7 +7,8 @@ namespace SharpTitan.MpiWorker;
 /// <summary>
 /// Non-blocking send/receive (SendAsync / RecvAsync): every rank sends to both neighbours before receiving (a
 /// pattern blocking sends of large messages deadlock on), two tags started in the opposite order to the one they
-/// are waited in, messages of one tag arriving in order, chunked transfers, and bfloat16 moved as raw bytes.
+/// are waited in, messages of one tag arriving in order, chunked transfers, and bfloat16 moved as raw bytes; then a
+/// batch (ExchangeAsync) that sends to both neighbours and this rank itself before receiving, a work per transfer.
 /// </summary>
 public static class PointToPointScenario
 {
@@ -20,6 +21,7 @@ public static class PointToPointScenario
             Ring(world, chunked ? 23 : 1 << 20, torch.ScalarType.Float32);
             Ring(world, 37, torch.ScalarType.BFloat16);
             TagsAndOrder(world);
+            Exchange(world, chunked ? 23 : 1 << 20);
         }
         finally { MpiProcessGroup.MaxCountPerCall = int.MaxValue; }
         return 0;
@@ -41,6 +43,22 @@ public static class PointToPointScenario
         Check.True($"p2p {dt} works completed", sends.Concat(recvs).All(w => w.IsCompleted));
         using (var expected = Values(prev, n, dt)) Check.True($"p2p {dt} from {prev}", fromPrev.eq(expected).all().item<bool>());
         using (var expected = Values(next, n, dt)) Check.True($"p2p {dt} from {next}", fromNext.eq(expected).all().item<bool>());
+    }
+
+    private static void Exchange(IProcessGroup g, long n)
+    {
+        int size = g.Size, rank = g.Rank, next = (rank + 1) % size, prev = (rank + size - 1) % size;
+        using var mine = Values(rank, n, torch.ScalarType.Float32);
+        using var fromPrev = torch.empty(n);
+        using var fromNext = torch.empty(n);
+        using var fromSelf = torch.empty(n);
+        var works = g.ExchangeAsync([PeerTransfer.Send(mine, next, 3), PeerTransfer.Send(mine, prev, 4), PeerTransfer.Send(mine, rank, 5),
+            PeerTransfer.Receive(fromPrev, prev, 3), PeerTransfer.Receive(fromNext, next, 4), PeerTransfer.Receive(fromSelf, rank, 5)]);
+        Check.True("exchange: a work per transfer", works.Count == 6);
+        foreach (var w in works) w.Wait();
+        using (var expected = Values(prev, n, torch.ScalarType.Float32)) Check.True($"exchange from {prev}", fromPrev.eq(expected).all().item<bool>());
+        using (var expected = Values(next, n, torch.ScalarType.Float32)) Check.True($"exchange from {next}", fromNext.eq(expected).all().item<bool>());
+        Check.True("exchange with itself", fromSelf.eq(mine).all().item<bool>());
     }
 
     private static void TagsAndOrder(IProcessGroup g)

@@ -12,7 +12,7 @@ public interface IProcessGroup : IDisposable
 {
     /// <summary>A short name for messages: "world", "dp_shard", "tp"...</summary>
     string Name { get; }
-    /// <summary>"mpi" or "single" (a future "nccl" fits here).</summary>
+    /// <summary>"mpi", "nccl", "single", or an inner backend's name + "+host-staging".</summary>
     string Backend { get; }
     int Rank { get; }
     int Size { get; }

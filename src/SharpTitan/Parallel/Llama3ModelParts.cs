@@ -2,6 +2,7 @@ using SharpTitan.Distributed;
 using SharpTitan.Float8;
 using SharpTitan.Metrics;
 using SharpTitan.Models.Llama3;
+using SharpTitan.Native;
 using SharpTitan.Optim;
 using SharpTitan.Precision;
 using static TorchSharp.torch;
@@ -87,6 +88,7 @@ internal sealed class Llama3ModelParts : IModelParts
                 loss.backward();
                 lossValue = loss.item<float>();
             }
+            BackwardScope.ReleaseAll();
             _t.Fsdp?.FinishBackward();
             _t.Mixed?.AfterBackward();
         }

@@ -1,5 +1,6 @@
 using SharpTitan.Kernels;
 using SharpTitan.Models.Llama3;
+using SharpTitan.Native;
 using SharpTitan.Tests.Support;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -49,6 +50,21 @@ public class FusedRmsNormTests
         var norms = model.modules().OfType<RMSNorm>().ToList();
         Assert.Equal(2 * model.Args.NLayers + 1, norms.Count);
         Assert.All(norms, n => Assert.Same(FusedRmsNorm.Instance, n.Kernel));
+    }
+
+    [Fact]
+    public void ItsHandedOutGradientsAreFreedOnceBackwardHasReturned()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(4);
+        var x = randn(3, 16).requires_grad_(true);
+        var w = (rand(16) + 0.5).requires_grad_(true);
+        Fused(x, w).sum().backward();
+        var expected = x.grad!.clone();
+        Assert.True(BackwardScope.Held >= 3, $"held {BackwardScope.Held}"); // dy, dx, dw of the last custom backward
+        BackwardScope.ReleaseAll();
+        Assert.Equal(0, BackwardScope.Held);
+        Assert.True(x.grad!.eq(expected).all().item<bool>(), "the gradient libtorch kept changed after the release");
     }
 
     private static Tensor Fused(Tensor x, Tensor w) => FusedRmsNormFunction.apply(x, w, 1e-5);

@@ -53,6 +53,18 @@ public class PipelineTransferTests
     }
 
     [Fact]
+    public void TheSimulationFindsMicrobatchesSwappedUnderOneTag()
+    {
+        var ranks = new List<List<List<PipelineTransfers.Transfer>>>
+        {
+            new() { new() { new(true, 1, 0, PipelineAction.F(0, 0)) }, new() { new(true, 1, 0, PipelineAction.F(0, 1)) } },
+            new() { new() { new(false, 0, 0, PipelineAction.F(1, 1)) }, new() { new(false, 0, 0, PipelineAction.F(1, 0)) } },
+        };
+        var e = Assert.Throws<InvalidOperationException>(() => { RunOnStreams(ranks, "swapped micro-batches"); });
+        Assert.Contains("meets the receive of F1.1", e.Message);
+    }
+
+    [Fact]
     public void TheSimulationFindsTransfersMatchedOutOfOrder()
     {
         var f0 = PipelineAction.F(0, 0);
@@ -116,6 +128,11 @@ public class PipelineTransferTests
                 var (st, rt) = (ranks[s.Rank][s.Batch][s.Index], ranks[rcv.Rank][rcv.Batch][rcv.Index]);
                 if (st.Tag != rt.Tag)
                     throw new InvalidOperationException($"{what}: send {n} {pair.From} -> {pair.To} has tag {st.Tag} ({st.Action}) but the receive it meets has tag {rt.Tag} ({rt.Action})");
+                // NCCL buffers of one boundary all have one shape: the receiving action must be the sender's next (or
+                // previous) stage on the same micro-batch, or data would be swapped silently.
+                int expectedStage = st.Action.Op == PipelineOp.Forward ? st.Action.Stage + 1 : st.Action.Stage - 1;
+                if (rt.Action.Microbatch != st.Action.Microbatch || rt.Action.Stage != expectedStage || (rt.Action.Op == PipelineOp.Forward) != (st.Action.Op == PipelineOp.Forward))
+                    throw new InvalidOperationException($"{what}: send {n} {pair.From} -> {pair.To} from {st.Action} meets the receive of {rt.Action}");
                 partner[s] = rcv;
                 partner[rcv] = s;
             }

@@ -13,9 +13,9 @@ public sealed class ModelSection
     /// <summary>torchtitan's folder of a model's Hugging Face assets (tokenizer.json, tokenizer_config.json, weights).</summary>
     [Doc("A folder of Hugging Face assets (tokenizer.json or tokenizer.model, tokenizer_config.json, weights); its tokenizer is used when tokenizer_path is unset.")]
     public string? HfAssetsPath { get; set; }
-    /// <summary>Model converters applied after building the model, e.g. "float8".</summary>
     [Doc("How the RMSNorms run: fused_rmsnorm (same forward, own backward keeping only the input and one number per row) or rmsnorm (plain operations under autograd).")]
     public NormType NormType { get; set; } = NormType.FusedRmsNorm;
+    /// <summary>Model converters applied after building the model, e.g. "float8".</summary>
     [Doc("Converters applied to the model after it is built, e.g. [\"float8\"].")]
     public ModelConverter[] Converters { get; set; } = [];
     [Doc("Log the model's modules after the converters are applied.")]

@@ -1,5 +1,6 @@
 using SharpTitan.Distributed;
 using SharpTitan.Metrics;
+using SharpTitan.Native;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -55,7 +56,11 @@ internal sealed class PipelineRunner(PipelinePlan plan, IReadOnlyList<PipelineSt
     {
         _step.Start();
         try { return RunActions(inputs, labels, accumulationSteps); }
-        finally { _step.Stop(); }
+        finally
+        {
+            BackwardScope.ReleaseAll(); // every backward of the step has returned
+            _step.Stop();
+        }
     }
 
     private double RunActions(Tensor inputs, Tensor labels, int accumulationSteps)
