@@ -115,23 +115,11 @@ public class PipelinePlanTests
         Assert.Equal(expected, string.Join(" ", actions));
     }
 
-    /// <summary>
-    /// Every schedule, run as the runner does (non-blocking sends; an action waits only for its input), finishes on
-    /// every rank for many shapes (<see cref="PipelineSimulation"/> throws on a deadlock: no rank able to move), and
-    /// runs each stage's forward once per micro-batch and its backward once (B, or I then W) on the stage's rank.
-    /// </summary>
-    [Theory]
-    [InlineData("GPipe")]
-    [InlineData("1F1B")]
-    [InlineData("Interleaved1F1B")]
-    [InlineData("LoopedBFS")]
-    [InlineData("InterleavedZeroBubble")]
-    [InlineData("ZBVZeroBubble")]
-    [InlineData("DualPipeV")]
-    public void SchedulesNeverDeadlockAndRunEveryActionOnce(string name)
+    public static TheoryData<string> Schedules => new() { "GPipe", "1F1B", "Interleaved1F1B", "LoopedBFS", "InterleavedZeroBubble", "ZBVZeroBubble", "DualPipeV" };
+
+    /// <summary>The plans a schedule is checked on: PP 2-4, its stages per rank (1, 2-3, or 2 for V), every micro-batch count it accepts up to 2pv + 2.</summary>
+    internal static IEnumerable<(int P, int V, int M, PipelinePlan Plan)> Shapes(PipelineSchedule schedule)
     {
-        var schedule = PipelineSchedules.Parse(name);
-        int shapes = 0;
         foreach (int p in new[] { 2, 3, 4 })
             foreach (int v in schedule.IsVShaped() ? new[] { 2 } : schedule.IsMultiStage() ? new[] { 2, 3 } : new[] { 1 })
                 foreach (int m in Enumerable.Range(1, 2 * p * v + 2))
@@ -139,29 +127,46 @@ public class PipelinePlanTests
                     int stages = p * v;
                     try { PipelineActions.RequireEnoughMicrobatches(schedule, stages, p, m); }
                     catch (ConfigException) { continue; }
-                    var plan = new PipelinePlan(schedule, p, StageSplit.Even(stages, 4 * stages, 1, 1), 1, m);
-                    var ranks = Enumerable.Range(0, p).Select(r => (IReadOnlyList<PipelineAction>)PipelineActions.ForRank(schedule, r, p, v, m)).ToList();
-                    for (int r = 0; r < p; r++)
-                    {
-                        var mine = ranks[r].ToList();
-                        Assert.Equal(mine.Count, mine.Distinct().Count());
-                        Assert.All(mine, a => Assert.Equal(r, plan.RankOf(a.Stage)));
-                        foreach (var s in plan.StagesOf(r).Select(s => s.Index))
-                            for (int mb = 0; mb < m; mb++)
-                            {
-                                bool Has(PipelineOp op) => mine.Contains(new PipelineAction(op, s, mb));
-                                Assert.True(Has(PipelineOp.Forward), $"{name} p={p} m={m}: no F{s}.{mb}");
-                                Assert.True(Has(PipelineOp.Backward) != (Has(PipelineOp.BackwardInput) && Has(PipelineOp.BackwardWeight)),
-                                    $"{name} p={p} m={m}: stage {s} mb {mb} needs B or I and W, once");
-                                Assert.Equal(Has(PipelineOp.BackwardInput), Has(PipelineOp.BackwardWeight));
-                                if (Has(PipelineOp.BackwardInput))
-                                    Assert.True(mine.IndexOf(PipelineAction.I(s, mb)) < mine.IndexOf(PipelineAction.W(s, mb)), $"{name}: W{s}.{mb} before its I");
-                            }
-                    }
-                    var idle = PipelineSimulation.IdleShares(ranks, stages); // throws on a deadlock
-                    Assert.All(idle, x => Assert.InRange(x, 0, 1));
-                    shapes++;
+                    yield return (p, v, m, new PipelinePlan(schedule, p, StageSplit.Even(stages, 4 * stages, 1, 1), 1, m));
                 }
+    }
+
+    /// <summary>
+    /// Every schedule, run as the runner does (non-blocking sends; an action waits only for its input), finishes on
+    /// every rank for many shapes (<see cref="PipelineSimulation"/> throws on a deadlock: no rank able to move), and
+    /// runs each stage's forward once per micro-batch and its backward once (B, or I then W) on the stage's rank.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Schedules))]
+    public void SchedulesNeverDeadlockAndRunEveryActionOnce(string name)
+    {
+        var schedule = PipelineSchedules.Parse(name);
+        int shapes = 0;
+        foreach (var (p, v, m, plan) in Shapes(schedule))
+        {
+            int stages = p * v;
+            var ranks = Enumerable.Range(0, p).Select(r => (IReadOnlyList<PipelineAction>)PipelineActions.ForRank(schedule, r, p, v, m)).ToList();
+            for (int r = 0; r < p; r++)
+            {
+                var mine = ranks[r].ToList();
+                Assert.Equal(mine.Count, mine.Distinct().Count());
+                Assert.All(mine, a => Assert.Equal(r, plan.RankOf(a.Stage)));
+                foreach (var s in plan.StagesOf(r).Select(s => s.Index))
+                    for (int mb = 0; mb < m; mb++)
+                    {
+                        bool Has(PipelineOp op) => mine.Contains(new PipelineAction(op, s, mb));
+                        Assert.True(Has(PipelineOp.Forward), $"{name} p={p} m={m}: no F{s}.{mb}");
+                        Assert.True(Has(PipelineOp.Backward) != (Has(PipelineOp.BackwardInput) && Has(PipelineOp.BackwardWeight)),
+                            $"{name} p={p} m={m}: stage {s} mb {mb} needs B or I and W, once");
+                        Assert.Equal(Has(PipelineOp.BackwardInput), Has(PipelineOp.BackwardWeight));
+                        if (Has(PipelineOp.BackwardInput))
+                            Assert.True(mine.IndexOf(PipelineAction.I(s, mb)) < mine.IndexOf(PipelineAction.W(s, mb)), $"{name}: W{s}.{mb} before its I");
+                    }
+            }
+            var idle = PipelineSimulation.IdleShares(ranks, stages); // throws on a deadlock
+            Assert.All(idle, x => Assert.InRange(x, 0, 1));
+            shapes++;
+        }
         Assert.True(shapes >= 6, $"{name}: only {shapes} shapes checked");
     }
 }

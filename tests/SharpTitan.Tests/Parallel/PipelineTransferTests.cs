@@ -13,30 +13,17 @@ namespace SharpTitan.Tests.Parallel;
 public class PipelineTransferTests
 {
     [Theory]
-    [InlineData("GPipe")]
-    [InlineData("1F1B")]
-    [InlineData("Interleaved1F1B")]
-    [InlineData("LoopedBFS")]
-    [InlineData("InterleavedZeroBubble")]
-    [InlineData("ZBVZeroBubble")]
-    [InlineData("DualPipeV")]
+    [MemberData(nameof(PipelinePlanTests.Schedules), MemberType = typeof(PipelinePlanTests))]
     public void BatchesMatchInOrderAndNeverDeadlockOnStreams(string name)
     {
-        var schedule = PipelineSchedules.Parse(name);
         int shapes = 0;
-        foreach (int p in new[] { 2, 3, 4 })
-            foreach (int v in schedule.IsVShaped() ? new[] { 2 } : schedule.IsMultiStage() ? new[] { 2, 3 } : new[] { 1 })
-                foreach (int m in Enumerable.Range(1, 2 * p * v + 2))
-                {
-                    int stages = p * v;
-                    try { PipelineActions.RequireEnoughMicrobatches(schedule, stages, p, m); }
-                    catch (ConfigException) { continue; }
-                    var plan = new PipelinePlan(schedule, p, StageSplit.Even(stages, 4 * stages, 1, 1), 1, m);
-                    var batches = PipelineTransfers.ForPlan(plan);
-                    for (int r = 0; r < p; r++) PostedInTime(plan, r, batches[r], $"{name} p={p} v={v} m={m} rank {r}");
-                    RunOnStreams([.. batches.Select(b => b.Select(x => x.Transfers).ToList())], $"{name} p={p} v={v} m={m}");
-                    shapes++;
-                }
+        foreach (var (p, v, m, plan) in PipelinePlanTests.Shapes(PipelineSchedules.Parse(name)))
+        {
+            var batches = PipelineTransfers.ForPlan(plan);
+            for (int r = 0; r < p; r++) PostedInTime(plan, r, batches[r], $"{name} p={p} v={v} m={m} rank {r}");
+            RunOnStreams([.. batches.Select(b => b.Select(x => x.Transfers).ToList())], $"{name} p={p} v={v} m={m}");
+            shapes++;
+        }
         Assert.True(shapes >= 6, $"{name}: only {shapes} shapes checked");
     }
 
