@@ -27,7 +27,7 @@ namespace SharpTitan.Benchmarks;
 public static class GpuBench
 {
     public sealed record Case(string Flavor, int Layers, string Ac, bool Float8, int SeqLen, int Steps, int Warmup = 2, bool Fsdp = false, string Device = "cuda",
-        string NormType = "fused_rmsnorm");
+        string NormType = "fused_rmsnorm", string MixedPrecisionImpl = "master_copy");
     public sealed record Result(Case Case, string Device, long Parameters, int Vocab, double MedianTokensPerSecond, double MedianStepSeconds,
         double Tflops, double PeakTflops, double MfuPercent, double PeakReservedGiB, double[] Losses, Dictionary<string, double> PhaseSeconds);
 
@@ -42,6 +42,7 @@ public static class GpuBench
             "--training.device", c.Device, "--model.flavor", c.Flavor, "--model.tokenizer_path", "cl100k_base",
             "--training.dataset", "sample", "--training.local_batch_size", "1", "--training.seq_len", c.SeqLen.ToString(),
             "--training.steps", (c.Warmup + c.Steps).ToString(), "--activation_checkpoint.mode", c.Ac, "--model.norm_type", c.NormType,
+            "--training.mixed_precision_impl", c.MixedPrecisionImpl,
         };
         if (c.Float8) args.AddRange(["--model.converters", "float8"]);
         var config = BenchConfig.Create([.. args]);

@@ -25,6 +25,7 @@ ROWS = [
     ("sharptitan", "8B", 8, "none", False, True), ("sharptitan", "8B", 8, "none", False, False),
     ("torch", "8B", 8, "none", False, False),
     ("sharptitan-rmsnorm", "8B", 8, "none", False, False),  # the plain RMSNorm under autograd: the fused one's before
+    ("sharptitan-autocast", "8B", 8, "none", False, False),  # CUDA autocast over fp32 weights, as the PyTorch rows
     ("sharptitan", "8B", 8, "full", False, False), ("torch", "8B", 8, "full", False, False),
     ("sharptitan", "8B", 8, "selective", False, False), ("torch", "8B", 8, "selective", False, False),
     ("sharptitan", "3B", 28, "full", False, False), ("torch", "3B", 28, "full", False, False),
@@ -36,7 +37,7 @@ rows = ROWS[: int(sys.argv[4])] if len(sys.argv) > 4 else ROWS
 DRY = os.environ.get("GPU_DRY_RUN") == "1"
 if DRY:  # run.sh's dry run: the FSDP ws1 and plain SharpTitan rows on the CPU, on the debug model's shapes
     SEQ, STEPS, WARMUP = 64, 2, 1
-    rows = [r for r in rows if r[0].startswith("sharptitan") and not r[4] and r[3] == "none"][:3]
+    rows = [r for r in rows if r[0].startswith("sharptitan") and not r[4] and r[3] == "none"][:4]
 results = []
 
 
@@ -53,7 +54,8 @@ for engine, flavor, layers, ac, f8, fsdp in rows:
         break
     if engine.startswith("sharptitan"):
         case = dict(Flavor=flavor, Layers=layers, Ac=ac, Float8=f8, SeqLen=SEQ, Steps=STEPS, Warmup=WARMUP, Fsdp=fsdp,
-                    NormType="rmsnorm" if engine == "sharptitan-rmsnorm" else "fused_rmsnorm")
+                    NormType="rmsnorm" if engine == "sharptitan-rmsnorm" else "fused_rmsnorm",
+                    MixedPrecisionImpl="autocast" if engine == "sharptitan-autocast" else "master_copy")
         if DRY:
             case.update(Flavor="debugmodel", Layers=2, Device="cpu")
         cmd = [BENCH, "gpu-case", json.dumps(case)]
