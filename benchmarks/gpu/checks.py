@@ -125,6 +125,13 @@ def deterministic():
     return compare(second, first)
 
 
+def fused_norm():
+    # model.norm_type on CUDA in fp32: the fused RMSNorm (same forward, own backward) against the plain one under autograd.
+    fused, _ = train("normfused", "cuda", FP32)
+    plain, _ = train("normplain", "cuda", FP32 + ["--model.norm_type", "rmsnorm"])
+    return compare(fused, plain)
+
+
 def no_cuda():
     p, _, _ = run("nocuda", ["train"] + COMMON + ["--training.device", "cuda", "--training.steps", "1"],
                   env={"CUDA_VISIBLE_DEVICES": ""}, expect=None)
@@ -136,6 +143,8 @@ plan = [
     ("smoke", smoke, lambda r: True),
     ("deterministic_cuda_twice", deterministic, lambda r: r["loss_max_abs_diff"] == 0 and r["param_max_rel_diff"] == 0),
     ("fp32_curve_cuda_vs_cpu", curve(FP32, FP32), lambda r: r["loss_max_abs_diff"] < 1e-3 and r["param_max_rel_diff"] < 1e-2),
+    # On the CPU (2026-11-30): losses within 4.8e-7, parameters 1.1e-5 relative after 20 steps.
+    ("fused_norm_vs_plain_cuda_fp32", fused_norm, lambda r: r["loss_max_abs_diff"] < 1e-5 and r["param_max_rel_diff"] < 1e-3),
     ("fp32_full_ac_cuda_vs_cpu_no_ac", curve(FP32 + ["--activation_checkpoint.mode", "full"], FP32),
      lambda r: r["loss_max_abs_diff"] < 1e-3 and r["param_max_rel_diff"] < 1e-2),
     ("bf16_curve_cuda_vs_cpu", curve([], []), lambda r: r["loss_max_abs_diff"] < 5e-2),
