@@ -22,6 +22,11 @@ public static class PointToPointScenario
             Ring(world, 37, torch.ScalarType.BFloat16);
             TagsAndOrder(world);
             Exchange(world, chunked ? 23 : 1 << 20);
+            using (var rules = new NcclRulesProcessGroup(world.Split(0, world.Rank, "nccl_rules")))
+            {
+                Exchange(rules, 37);
+                MatchedByOrder(rules);
+            }
         }
         finally { MpiProcessGroup.MaxCountPerCall = int.MaxValue; }
         return 0;
@@ -59,6 +64,28 @@ public static class PointToPointScenario
         using (var expected = Values(prev, n, torch.ScalarType.Float32)) Check.True($"exchange from {prev}", fromPrev.eq(expected).all().item<bool>());
         using (var expected = Values(next, n, torch.ScalarType.Float32)) Check.True($"exchange from {next}", fromNext.eq(expected).all().item<bool>());
         Check.True("exchange with itself", fromSelf.eq(mine).all().item<bool>());
+    }
+
+    /// <summary>Under NCCL's rules tags do not pick the message: received in another order than sent, the data swaps.</summary>
+    private static void MatchedByOrder(NcclRulesProcessGroup g)
+    {
+        if (g.Size < 2 || g.Rank > 1) return;
+        using var first = torch.full(4, 1f);
+        using var second = torch.full(4, 2f);
+        if (g.Rank == 0)
+        {
+            g.SendAsync(first, 1, tag: 5).Wait();
+            g.SendAsync(second, 1, tag: 9).Wait();
+        }
+        else
+        {
+            using var got9 = torch.empty(4);
+            using var got5 = torch.empty(4);
+            g.RecvAsync(got9, 0, tag: 9).Wait();
+            g.RecvAsync(got5, 0, tag: 5).Wait();
+            Check.Equal("nccl rules: the first receive gets the first message, whatever its tag", [1, 1, 1, 1], got9);
+            Check.Equal("nccl rules: the second receive gets the second message", [2, 2, 2, 2], got5);
+        }
     }
 
     private static void TagsAndOrder(IProcessGroup g)

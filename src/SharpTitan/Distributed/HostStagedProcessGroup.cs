@@ -16,6 +16,7 @@ public sealed class HostStagedProcessGroup(IProcessGroup inner, torch.Device dev
 {
     public string Name => inner.Name;
     public string Backend => inner.Backend + "+host-staging";
+    public bool MatchesByOrder => inner.MatchesByOrder;
     public int Rank => inner.Rank;
     public int Size => inner.Size;
     public torch.Device Device { get; } = device;

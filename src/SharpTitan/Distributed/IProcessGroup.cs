@@ -19,6 +19,12 @@ public interface IProcessGroup : IDisposable
     /// <summary>Where this group's collectives take their tensors (MPI: the host; NCCL: the rank's GPU).</summary>
     torch.Device Device { get; }
 
+    /// <summary>
+    /// Transfers between two ranks are matched by their order alone, not by tag (NCCL): they must be posted in one
+    /// agreed order, from one thread.
+    /// </summary>
+    bool MatchesByOrder => false;
+
     /// <summary>Combines <paramref name="tensor"/> across ranks in place.</summary>
     void AllReduce(torch.Tensor tensor, ReduceOp op = ReduceOp.Sum);
 

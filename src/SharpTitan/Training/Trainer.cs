@@ -80,6 +80,12 @@ public sealed class Trainer : IDisposable
         if (dims.DpEnabled || dims.TpEnabled || dims.CpEnabled || dims.PpEnabled)
         {
             var meshWorld = ComputeDevice.IsCuda(device) ? _gpuWorld = GpuWorld.Create(_world, device, _log.WriteLine) : _world;
+            // Not disposed: the mesh disposes the groups split from it, and the world it wraps is not ours.
+            if (config.Debug.EmulateNcclP2p && !meshWorld.MatchesByOrder)
+            {
+                meshWorld = new NcclRulesProcessGroup(meshWorld);
+                _log.WriteLine("collectives: sends and receives under NCCL's rules (debug.emulate_nccl_p2p): matched by order alone, one batch at a time");
+            }
             _mesh = new DeviceMesh(dims, meshWorld);
         }
 

@@ -76,6 +76,12 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
     /// <summary>Context parallel's reference: <see cref="Fp32"/> at seq_len 256 (32 tokens per chunk at CP 4).</summary>
     private static readonly TinyRun LongFp32 = Fp32 with { Overrides = [.. Fp32.Overrides, "--training.seq_len", "256"] };
 
+    private static readonly string[] NcclRules = ["--debug.emulate_nccl_p2p"];
+
+    /// <summary>The run's last rank said it ran under NCCL's rules (the rows would pass on plain MPI too).</summary>
+    private static Action<string, TinyRunCache> UnderNcclRules(int lastRank) => (dump, _) =>
+        Assert.Contains("under NCCL's rules", File.ReadAllText(Path.Combine(dump, "logs", $"rank_{lastRank}.log")));
+
     private static Row Context(string name, int ranks, int cp, string[] layout, Action<string, TinyRunCache>? check = null, int tp = 1,
         TinyRun? reference = null, Tolerances? tolerances = null)
     {
@@ -190,6 +196,7 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
         // Context parallel: each sequence in load-balanced chunks over the cp ranks, which also shard FSDP's parameters.
         Context("CP 2", 2, 2, []),
         Context("CP 2, alltoall", 2, 2, Rotate("alltoall")),
+        Context("CP 2, alltoall, NCCL's point-to-point rules", 2, 2, [.. Rotate("alltoall"), .. NcclRules], UnderNcclRules(1)),
         Context("CP 4", 4, 4, []),
         Context("CP 4, alltoall", 4, 4, Rotate("alltoall")),
         // Recompute re-runs the key/value all-gathers inside backward.
@@ -243,6 +250,14 @@ public class FeatureMatrixTests(TinyRunCache runs, ITestOutputHelper output) : I
         Pipeline("PP 2, ZBVZeroBubble", 2, "ZBVZeroBubble", 3),
         Pipeline("PP 2, DualPipeV", 2, "DualPipeV", 3),
         Pipeline("PP 2, ZBVZeroBubble, gradient accumulation", 2, "ZBVZeroBubble", 2, localBatch: 6),
+        // NCCL's point-to-point rules on MPI (debug.emulate_nccl_p2p): transfers matched by order alone, one batch at a
+        // time. The runner's real posting order must still give one process's numbers, as it must on NCCL.
+        Pipeline("PP 2, 1F1B, NCCL's point-to-point rules", 2, "1F1B", 3, NcclRules, check: UnderNcclRules(1)),
+        Pipeline("PP 2, DualPipeV, NCCL's point-to-point rules", 2, "DualPipeV", 3, NcclRules, check: UnderNcclRules(1)),
+        Pipeline("PP 4, Interleaved1F1B, NCCL's point-to-point rules", 4, "Interleaved1F1B", 3, NcclRules, reference: Fp32 with { Flavor = "tiny_deep" },
+            check: UnderNcclRules(3)),
+        Pipeline("PP 2 x CP 2, ZBVZeroBubble, alltoall, NCCL's point-to-point rules", 2, "ZBVZeroBubble", 3, [.. Rotate("alltoall"), .. NcclRules], cp: 2,
+            check: UnderNcclRules(3)),
         // Checkpointed blocks add their weight gradients in I (their recompute node does the whole block); W skips them.
         Pipeline("PP 2, InterleavedZeroBubble, full AC", 2, "InterleavedZeroBubble", 3, Ac("full")),
         // Gradient accumulation: two local batches of 6 rows per step, each 3 micro-batches of 2.

@@ -22,6 +22,7 @@ internal sealed unsafe class NcclProcessGroup : IProcessGroup
 
     public string Name { get; }
     public string Backend => "nccl";
+    public bool MatchesByOrder => true;
     public int Rank { get; }
     public int Size { get; }
     public torch.Device Device { get; }

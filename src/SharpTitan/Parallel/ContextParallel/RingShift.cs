@@ -7,7 +7,8 @@ namespace SharpTitan.Parallel;
 /// One step of a ring over a group, outside autograd: every rank sends a tensor to the next rank and receives the
 /// previous rank's, as one batch (<see cref="IProcessGroup.ExchangeAsync"/>), so no rank waits on another to start.
 /// <see cref="Start"/> returns at once and the caller computes while the transfer is in flight: on NCCL the batch runs
-/// on the group's stream and is posted here, in program order (NCCL matches transfers by order); MPI only moves data
+/// on the group's stream and is posted here, in program order (NCCL matches transfers by order:
+/// <see cref="IProcessGroup.MatchesByOrder"/>); MPI only moves data
 /// inside its calls, so a worker thread waits on the batch (transfers in flight at the same time then take different
 /// tags: <see cref="KeyValueTag"/>, <see cref="GradientTag"/>). <see cref="Wait"/> hands the received tensor to the
 /// caller's dispose scope and counts the time blocked in <see cref="ContextParallelTimes"/>.
@@ -34,7 +35,7 @@ internal sealed class RingShift
         var received = empty_like(send).DetachFromDisposeScope();
         int n = group.Size;
         PeerTransfer[] transfers = [PeerTransfer.Send(send, (group.Rank + 1) % n, tag), PeerTransfer.Receive(received, (group.Rank - 1 + n) % n, tag)];
-        return group.Backend == "nccl"
+        return group.MatchesByOrder
             ? new RingShift(send, received, group.ExchangeAsync(transfers), null)
             : new RingShift(send, received, null, Task.Run(() => { foreach (var w in group.ExchangeAsync(transfers)) w.Wait(); }));
     }
