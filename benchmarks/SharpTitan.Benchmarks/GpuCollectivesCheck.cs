@@ -90,7 +90,7 @@ public static class GpuCollectivesCheck
         g.Broadcast(b, 0);
         checks["broadcast"] = Same(b);
         var received = zeros_like(x);
-        g.SendReceive(x, 0, received, 0);
+        g.ExchangeAsync([PeerTransfer.Send(x, 0), PeerTransfer.Receive(received, 0)])[1].Wait();
         checks["send_recv_self"] = Same(received);
         // A batch (one group call on the comm stream): transfers to self meet in order, the n-th send the n-th receive.
         var (first, second) = (zeros_like(x), zeros_like(x));

@@ -90,9 +90,11 @@ internal sealed unsafe class NcclProcessGroup : IProcessGroup
         CudaNative.StreamSynchronize(CurrentStream);
     }
 
-    public void Send(torch.Tensor tensor, int destination, int tag = 0) => SendReceive(tensor, destination, null, -1);
+    /// <summary>Stream-ordered: the current stream waits for the transfer (the host does not).</summary>
+    public void Send(torch.Tensor tensor, int destination, int tag = 0) => SendAsync(tensor, destination, tag).Wait();
 
-    public void Recv(torch.Tensor tensor, int source, int tag = 0) => SendReceive(null, -1, tensor, source);
+    /// <summary>Stream-ordered: the current stream waits for the transfer (the host does not).</summary>
+    public void Recv(torch.Tensor tensor, int source, int tag = 0) => RecvAsync(tensor, source, tag).Wait();
 
     /// <summary>A send on the communication stream; matched with the peer's receives by order only (the tag is not used).</summary>
     public IWork SendAsync(torch.Tensor tensor, int destination, int tag = 0) => ExchangeAsync([PeerTransfer.Send(tensor, destination, tag)])[0];
@@ -125,23 +127,6 @@ internal sealed unsafe class NcclProcessGroup : IProcessGroup
             NcclLibrary.Check(NcclLibrary.GroupEnd(), "ncclGroupEnd");
         });
         return [.. transfers.Select(_ => work)];
-    }
-
-    /// <summary>A send and a receive in one NCCL group call (so a rank may exchange with itself or a ring neighbour).</summary>
-    public void SendReceive(torch.Tensor? send, int destination, torch.Tensor? receive, int source)
-    {
-        if (send is not null) { CollectiveArgs.RequireDense("send", "tensor", send, Device); CollectiveArgs.RequirePeer("send", "destination", destination, Size); }
-        if (receive is not null) { CollectiveArgs.RequireDense("recv", "tensor", receive, Device); CollectiveArgs.RequirePeer("recv", "source", source, Size); }
-        var stream = CurrentStream;
-        Run("send/recv", stream, () =>
-        {
-            NcclLibrary.Check(NcclLibrary.GroupStart(), "ncclGroupStart");
-            if (send is not null)
-                NcclLibrary.Check(NcclLibrary.Send(Ptr(send), (nuint)send.numel(), NcclLibrary.DataType(send.dtype), destination, _comm, stream), "ncclSend");
-            if (receive is not null)
-                NcclLibrary.Check(NcclLibrary.Recv(Ptr(receive), (nuint)receive.numel(), NcclLibrary.DataType(receive.dtype), source, _comm, stream), "ncclRecv");
-            NcclLibrary.Check(NcclLibrary.GroupEnd(), "ncclGroupEnd");
-        });
     }
 
     // ---- async collectives on the communication stream ----
