@@ -16,14 +16,14 @@ internal sealed record Float8LinearCall(Float8LinearKernel Kernel, ScalarType Ou
 /// rowwise_with_gw_hp computes grad_W = gᵀ @ x in the compute dtype.</item>
 /// </list>
 /// </summary>
-internal sealed class Float8LinearFunction : autograd.SingleTensorFunction<Float8LinearFunction>
+internal sealed class Float8LinearFunction : LeanFunction<Float8LinearFunction>
 {
     public override string Name => "Float8Linear";
 
     private sealed record Saved(Float8LinearCall Call, ScalarType InputDtype, ScalarType WeightDtype);
 
     // vars: [x [M, K], weight [N, K], Float8LinearCall]
-    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+    protected override Tensor Forward(autograd.AutogradContext ctx, object[] vars)
     {
         var (x, w, call) = ((Tensor)vars[0], (Tensor)vars[1], (Float8LinearCall)vars[2]);
         var kernel = call.Kernel;

@@ -29,7 +29,7 @@ internal sealed class Float8LinearKernel(string name, Float8Recipe recipe, Float
         long inFeatures = weight.shape[1], outFeatures = weight.shape[0];
         var outDtype = Autocast.IsEnabled ? Autocast.Dtype : input.dtype;
         var precast = PrecastWeight is { } p && p.Data.shape.SequenceEqual(weight.shape) ? p : null;
-        var y = Float8LinearFunction.apply(input.reshape(-1, inFeatures), weight, new Float8LinearCall(this, outDtype, precast));
+        var y = Float8LinearFunction.Apply(input.reshape(-1, inFeatures), weight, new Float8LinearCall(this, outDtype, precast));
         return y.view([.. input.shape[..^1], outFeatures]);
     }
 

@@ -16,7 +16,7 @@ internal sealed class FusedRmsNorm : INormKernel
 {
     public static readonly FusedRmsNorm Instance = new();
 
-    public Tensor Apply(Tensor x, Tensor weight, double eps) => FusedRmsNormFunction.apply(x, weight, eps);
+    public Tensor Apply(Tensor x, Tensor weight, double eps) => FusedRmsNormFunction.Apply(x, weight, eps);
 
     /// <summary>Puts the fused norm into every RMSNorm of <paramref name="model"/>.</summary>
     public static void Install(nn.Module model)
@@ -27,12 +27,12 @@ internal sealed class FusedRmsNorm : INormKernel
 }
 
 /// <summary>y = cast(x_f32 · r) · w with r = 1 / sqrt(mean(x_f32²) + eps); backward from (x, w, r).</summary>
-internal sealed class FusedRmsNormFunction : autograd.SingleTensorFunction<FusedRmsNormFunction>
+internal sealed class FusedRmsNormFunction : LeanFunction<FusedRmsNormFunction>
 {
     public override string Name => "FusedRmsNorm";
 
     // vars: [x [.., dim], weight [dim], eps (double)]
-    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+    protected override Tensor Forward(autograd.AutogradContext ctx, object[] vars)
     {
         var (x, w, eps) = ((Tensor)vars[0], (Tensor)vars[1], (double)vars[2]);
         using var scope = NewDisposeScope();

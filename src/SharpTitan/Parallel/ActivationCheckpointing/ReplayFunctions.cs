@@ -8,12 +8,12 @@ namespace SharpTitan.Parallel;
 /// (or zeros where no backward formula reads y); backward is the linear's own: du = dy W, dW = (uᵀ dy)ᵀ, with u
 /// the recomputed input. Shaped as autograd's backward of linear (a 2-d mm each) so the result matches it.
 /// </summary>
-internal sealed class ReplayLinearFunction : autograd.SingleTensorFunction<ReplayLinearFunction>
+internal sealed class ReplayLinearFunction : LeanFunction<ReplayLinearFunction>
 {
     public override string Name => "ReplayLinear";
 
     // vars: [input u, weight W, value]
-    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+    protected override Tensor Forward(autograd.AutogradContext ctx, object[] vars)
     {
         var (u, w, value) = ((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2]);
         ctx.save_for_backward([u, w]);
@@ -38,12 +38,12 @@ internal sealed class ReplayLinearFunction : autograd.SingleTensorFunction<Repla
 /// forward kept; backward runs that forward's own small graph (saved with its q, k, v and softmax statistics)
 /// and returns the gradients of q, k and v.
 /// </summary>
-internal sealed class ReplayAttentionFunction : autograd.SingleTensorFunction<ReplayAttentionFunction>
+internal sealed class ReplayAttentionFunction : LeanFunction<ReplayAttentionFunction>
 {
     public override string Name => "ReplayAttention";
 
     // vars: [q, k, v, KeptAttention]
-    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+    protected override Tensor Forward(autograd.AutogradContext ctx, object[] vars)
     {
         var kept = (KeptAttention)vars[3];
         ctx.save_data("kept", kept);

@@ -93,7 +93,7 @@ internal sealed class SelectiveOpRecorder : IDisposable
         var u = _record!.Inputs[name];
         var value = _record.Values.TryGetValue(name, out var kept) ? kept
             : zeros([.. u.shape[..^1], linear.OutFeatures], u.dtype, device: u.device);
-        return ReplayLinearFunction.apply(u, linear.weight, value);
+        return ReplayLinearFunction.Apply(u, linear.weight, value);
     }
 
     private (Tensor, Tensor, Tensor)? AttentionPre(Tensor q, Tensor k, Tensor v)
@@ -124,7 +124,7 @@ internal sealed class SelectiveOpRecorder : IDisposable
             return output.detach(); // the block's own first forward carries no graph
         }
         var (q, k, v) = _record!.Pending;
-        return ReplayAttentionFunction.apply(q, k, v, _record.Attention[_record.Replayed++]);
+        return ReplayAttentionFunction.Apply(q, k, v, _record.Attention[_record.Replayed++]);
     }
 
     public void Dispose()

@@ -1,3 +1,4 @@
+using SharpTitan.Native;
 using static TorchSharp.torch;
 
 namespace SharpTitan.Parallel;
@@ -8,12 +9,12 @@ namespace SharpTitan.Parallel;
 /// recompute, backprop through the block, start the reduce-scatter of its gradients and free the parameters.
 /// This is how parameters can be freed between forward and backward without autograd holding them.
 /// </summary>
-internal sealed class BlockFunction : autograd.SingleTensorFunction<BlockFunction>
+internal sealed class BlockFunction : LeanFunction<BlockFunction>
 {
     public override string Name => "FsdpBlock";
 
     // vars: [block input, BlockCall]
-    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+    protected override Tensor Forward(autograd.AutogradContext ctx, object[] vars)
     {
         var call = (BlockCall)vars[1];
         ctx.save_data("call", call);

@@ -56,12 +56,12 @@ internal abstract class BlockNodes : IBlockOwner, IDisposable
         if (call.Recompute)
         {
             call.Output = output;
-            var result = BlockFunction.apply(call.Input!, call);
+            var result = BlockFunction.Apply(call.Input!, call);
             call.Input = call.Output = null; // the node saved the input; the output belongs to the caller
             return result;
         }
         call.Output = output.DetachFromDisposeScope();
-        var wrapped = BlockFunction.apply(call.Input!, call);
+        var wrapped = BlockFunction.Apply(call.Input!, call);
         call.Input = null;
         return wrapped;
     }

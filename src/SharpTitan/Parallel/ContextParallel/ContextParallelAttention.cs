@@ -23,17 +23,17 @@ internal sealed class ContextParallelAttention(IProcessGroup group, LoadBalanced
 {
     private readonly ContextParallelAttentionCall _call = new(group, layout, method);
 
-    public override Tensor forward(Tensor q, Tensor k, Tensor v) => ContextParallelAttentionFunction.apply(q, k, v, _call);
+    public override Tensor forward(Tensor q, Tensor k, Tensor v) => ContextParallelAttentionFunction.Apply(q, k, v, _call);
 }
 
 internal sealed record ContextParallelAttentionCall(IProcessGroup Group, LoadBalancedLayout Layout, ContextParallelRotateMethod Method);
 
 /// <summary>The autograd function of <see cref="ContextParallelAttention"/>; vars: q, k, v, <see cref="ContextParallelAttentionCall"/>.</summary>
-internal sealed class ContextParallelAttentionFunction : autograd.SingleTensorFunction<ContextParallelAttentionFunction>
+internal sealed class ContextParallelAttentionFunction : LeanFunction<ContextParallelAttentionFunction>
 {
     public override string Name => "ContextParallelAttention";
 
-    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+    protected override Tensor Forward(autograd.AutogradContext ctx, object[] vars)
     {
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
         var (q, k, v, call) = ((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (ContextParallelAttentionCall)vars[3]);

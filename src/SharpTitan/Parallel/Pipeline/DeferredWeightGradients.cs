@@ -82,19 +82,19 @@ internal sealed class DeferredWeightGradients : IDisposable
 
     private sealed class DeferredLinearKernel(DeferredWeightGradients owner, LinearLayer layer) : ILinearKernel
     {
-        public Tensor Apply(Tensor input, Tensor w) => DeferredLinearFunction.apply(input, w, new DeferredLinearCall(owner, layer));
+        public Tensor Apply(Tensor input, Tensor w) => DeferredLinearFunction.Apply(input, w, new DeferredLinearCall(owner, layer));
     }
 }
 
 internal sealed record DeferredLinearCall(DeferredWeightGradients Owner, LinearLayer Layer);
 
 /// <summary>y = x Wᵀ whose backward leaves the weight gradient to a later W action while an I action runs (see <see cref="DeferredWeightGradients"/>).</summary>
-internal sealed class DeferredLinearFunction : autograd.SingleTensorFunction<DeferredLinearFunction>
+internal sealed class DeferredLinearFunction : LeanFunction<DeferredLinearFunction>
 {
     public override string Name => "DeferredLinear";
 
     // vars: [x [.., in], weight [out, in], DeferredLinearCall]
-    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+    protected override Tensor Forward(autograd.AutogradContext ctx, object[] vars)
     {
         var (x, w, call) = ((Tensor)vars[0], (Tensor)vars[1], (DeferredLinearCall)vars[2]);
         ctx.save_for_backward([x, w]);

@@ -1,4 +1,5 @@
 using SharpTitan.Distributed;
+using SharpTitan.Native;
 using static TorchSharp.torch;
 
 namespace SharpTitan.Parallel;
@@ -127,12 +128,12 @@ internal sealed class ChunkedGather
                 _receiving[c] = PendingCollective.AllGather(where.Group, piece);
             }
         Placeholder = zeros(1, local.dtype, device: local.device).expand(_batch, local.shape[1] * where.Group.Size, _dim);
-        _token = GatherStartFunction.apply(local, this).DetachFromDisposeScope();
+        _token = GatherStartFunction.Apply(local, this).DetachFromDisposeScope();
     }
 
     /// <summary>The other ranks' rows of piece <paramref name="c"/>, [tp - 1, B, n, D] (differentiable; waits for it once).</summary>
     public Tensor OthersRows(int c) =>
-        _othersRows[c] ??= GatheredPieceFunction.apply(_token, this, c).DetachFromDisposeScope();
+        _othersRows[c] ??= GatheredPieceFunction.Apply(_token, this, c).DetachFromDisposeScope();
 
     // GatheredPieceFunction.forward: the received piece's rows of the other ranks.
     internal Tensor Receive(int c)
@@ -180,12 +181,12 @@ internal sealed class ChunkedGather
 }
 
 /// <summary>Starts nothing itself; links Local to the gathered pieces so backward can hand Local their gradients.</summary>
-internal sealed class GatherStartFunction : autograd.SingleTensorFunction<GatherStartFunction>
+internal sealed class GatherStartFunction : LeanFunction<GatherStartFunction>
 {
     public override string Name => "AsyncTpGatherStart";
 
     // vars: [local shard, ChunkedGather]
-    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+    protected override Tensor Forward(autograd.AutogradContext ctx, object[] vars)
     {
         ctx.save_data("gather", vars[1]);
         return zeros(1, device: ((Tensor)vars[0]).device);
@@ -196,12 +197,12 @@ internal sealed class GatherStartFunction : autograd.SingleTensorFunction<Gather
 }
 
 /// <summary>One gathered piece (the other ranks' rows): forward waits for it; backward reduce-scatters its gradient.</summary>
-internal sealed class GatheredPieceFunction : autograd.SingleTensorFunction<GatheredPieceFunction>
+internal sealed class GatheredPieceFunction : LeanFunction<GatheredPieceFunction>
 {
     public override string Name => "AsyncTpGatheredPiece";
 
     // vars: [token, ChunkedGather, piece index]
-    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+    protected override Tensor Forward(autograd.AutogradContext ctx, object[] vars)
     {
         ctx.save_data("gather", vars[1]);
         ctx.save_data("piece", vars[2]);
@@ -245,7 +246,7 @@ internal sealed class ChunkedScatter
 
     /// <summary>Piece c's partial sums for the other ranks' rows, [B, tp - 1, n, D]: starts their reduce-scatter.</summary>
     public void Add(int c, Tensor othersPartial) =>
-        _tokens.Add(ScatterPieceFunction.apply(othersPartial, this, c).DetachFromDisposeScope());
+        _tokens.Add(ScatterPieceFunction.Apply(othersPartial, this, c).DetachFromDisposeScope());
 
     /// <summary>This rank's own rows' partial sums [B, S/tp, D] (computed last, while the pieces travel).</summary>
     public void AddOwn(Tensor ownPartial) => _own = ownPartial.DetachFromDisposeScope();
@@ -254,7 +255,7 @@ internal sealed class ChunkedScatter
     public Tensor Finish()
     {
         using var scope = NewDisposeScope();
-        var reduced = ScatterFinishFunction.apply([.. _tokens, this]);
+        var reduced = ScatterFinishFunction.Apply([.. _tokens, this]);
         var result = _own!.add(reduced);
         foreach (var t in _tokens) t.Dispose();
         _tokens.Clear();
@@ -306,12 +307,12 @@ internal sealed class ChunkedScatter
 }
 
 /// <summary>Starts one piece's reduce-scatter; backward waits for that piece's gathered output gradient.</summary>
-internal sealed class ScatterPieceFunction : autograd.SingleTensorFunction<ScatterPieceFunction>
+internal sealed class ScatterPieceFunction : LeanFunction<ScatterPieceFunction>
 {
     public override string Name => "AsyncTpScatterPiece";
 
     // vars: [others' partial sums of piece c, ChunkedScatter, c]
-    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+    protected override Tensor Forward(autograd.AutogradContext ctx, object[] vars)
     {
         ctx.save_data("scatter", vars[1]);
         ctx.save_data("piece", vars[2]);
@@ -328,12 +329,12 @@ internal sealed class ScatterPieceFunction : autograd.SingleTensorFunction<Scatt
 }
 
 /// <summary>Waits for the pieces' reduce-scatters; backward starts the all-gathers of the output gradient.</summary>
-internal sealed class ScatterFinishFunction : autograd.SingleTensorFunction<ScatterFinishFunction>
+internal sealed class ScatterFinishFunction : LeanFunction<ScatterFinishFunction>
 {
     public override string Name => "AsyncTpScatterFinish";
 
     // vars: [one token per piece..., ChunkedScatter]
-    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+    protected override Tensor Forward(autograd.AutogradContext ctx, object[] vars)
     {
         var scatter = (ChunkedScatter)vars[^1];
         ctx.save_data("scatter", scatter);

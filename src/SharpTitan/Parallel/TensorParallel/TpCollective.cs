@@ -1,5 +1,5 @@
-using SharpTitan.Native;
 using SharpTitan.Distributed;
+using SharpTitan.Native;
 using static TorchSharp.torch;
 
 namespace SharpTitan.Parallel;
@@ -7,15 +7,15 @@ namespace SharpTitan.Parallel;
 internal sealed record TpCall(TpOp Op, IProcessGroup Group, long Dim, long FullSize);
 
 /// <summary>One differentiable tensor-parallel collective (see <see cref="TpOp"/>).</summary>
-internal sealed class TpCollective : autograd.SingleTensorFunction<TpCollective>
+internal sealed class TpCollective : LeanFunction<TpCollective>
 {
     public override string Name => "TpCollective";
 
     /// <param name="fullSize">AllGatherReplicated over uneven blocks: the gathered size along dim.</param>
     public static Tensor Apply(Tensor x, TpOp op, IProcessGroup group, long dim = 1, long fullSize = -1) =>
-        group.Size == 1 ? x : apply(x, new TpCall(op, group, dim, fullSize));
+        group.Size == 1 ? x : Apply(x, new TpCall(op, group, dim, fullSize));
 
-    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+    protected override Tensor Forward(autograd.AutogradContext ctx, object[] vars)
     {
         var x = (Tensor)vars[0];
         var call = (TpCall)vars[1];
