@@ -3,7 +3,7 @@ using SharpTitan.Benchmarks;
 // dotnet run -c Release --project benchmarks/SharpTitan.Benchmarks -- <benchmark> [results folder]
 // Each benchmark writes <benchmark>.json (data: data.md) into the results folder, benchmarks/results by default.
 string which = args.Length > 0 ? args[0] : "";
-string results = args.Length > 1 && which is not ("compare" or "train-case" or "acmp-case" or "fsdp-scaling-case" or "checkpoint-case" or "float8-fsdp-case" or "tp-case" or "pp-case" or "cp-case" or "gpu-case" or "nccl-check") ? args[1] : Path.Combine("benchmarks", "results");
+string results = args.Length > 1 && which is not ("compare" or "train-case" or "acmp-case" or "fsdp-scaling-case" or "checkpoint-case" or "float8-fsdp-case" or "tp-case" or "pp-case" or "cp-case" or "gpu-case" or "nccl-check" or "loss-case") ? args[1] : Path.Combine("benchmarks", "results");
 Directory.CreateDirectory(results);
 switch (which)
 {
@@ -36,9 +36,12 @@ switch (which)
     case "gpu-case": GpuBench.RunCase(System.Text.Json.JsonSerializer.Deserialize<GpuBench.Case>(args[1])!); break;
     // the NCCL and one-rank FSDP / TP checks on a GPU (benchmarks/gpu/run.sh): JSON lines, exit 1 when one fails
     case "nccl-check": return GpuCollectivesCheck.Run(hostOnly: args.Length > 1 && args[1] == "--host-layouts");
+    // loss: the chunked cross-entropy against F.cross_entropy on fp32 logits, forward + backward (results/loss.json)
+    case "loss": LossBench.Run(results); break;
+    case "loss-case": LossBench.RunCase(System.Text.Json.JsonSerializer.Deserialize<LossBench.Case>(args[1])!); break;
     case "soak": Soak.Run(results, args.Length > 2 ? int.Parse(args[2]) : 2000); break;
     default:
-        Console.Error.WriteLine("usage: SharpTitan.Benchmarks train|fsdp-scaling|compare OTHER_BINARY|tp|pp|cp|float8|float8-vectors|data|checkpoint|ac|ac-mmap|mp|ac-fsdp|soak [results-folder] [soak-steps | data-train-steps | fsdp-scaling-rounds]");
+        Console.Error.WriteLine("usage: SharpTitan.Benchmarks train|fsdp-scaling|compare OTHER_BINARY|tp|pp|cp|float8|float8-vectors|data|checkpoint|ac|ac-mmap|mp|ac-fsdp|norm|loss|soak [results-folder] [soak-steps | data-train-steps | fsdp-scaling-rounds]");
         return 2;
 }
 return 0;

@@ -1,12 +1,12 @@
 using SharpTitan.Distributed;
 using SharpTitan.Float8;
+using SharpTitan.Kernels;
 using SharpTitan.Metrics;
 using SharpTitan.Models.Llama3;
 using SharpTitan.Native;
 using SharpTitan.Optim;
 using SharpTitan.Precision;
 using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
 
 namespace SharpTitan.Parallel;
 
@@ -97,7 +97,7 @@ internal sealed class Llama3ModelParts : IModelParts
 
     private Tensor Loss(Tensor logits, Tensor labels) => _t.Tp is { Options.LossParallel: true } tp
         ? LossParallel.CrossEntropy(logits, labels, tp.Group, tp.VocabStart)
-        : F.cross_entropy(logits.to(ScalarType.Float32), labels);
+        : FusedCrossEntropy.Mean(logits, labels);
 
     // Data- and context-parallel ranks saw equal token counts: the average of their losses is the global batch's.
     public double ReportedLoss(double localLoss) =>

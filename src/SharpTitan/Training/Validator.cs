@@ -1,8 +1,8 @@
 using SharpTitan.Config;
 using SharpTitan.Data;
+using SharpTitan.Kernels;
 using SharpTitan.Parallel;
 using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
 
 namespace SharpTitan.Training;
 
@@ -65,7 +65,7 @@ public sealed class Validator
                 var inputs = tensor(batch.Inputs, [batch.Rows, batch.SeqLen], device: parts.Device);
                 var labels = tensor(batch.Labels, [batch.Rows * batch.SeqLen], device: parts.Device);
                 var logits = parts.EvaluationLogits(inputs);
-                sum += F.cross_entropy(logits.flatten(0, 1).to(ScalarType.Float32), labels).item<float>();
+                sum += FusedCrossEntropy.Mean(logits.flatten(0, 1), labels).item<float>();
                 batches++;
             }
             return (sum / batches, batches);

@@ -1,8 +1,8 @@
 using SharpTitan.Distributed;
+using SharpTitan.Kernels;
 using SharpTitan.Metrics;
 using SharpTitan.Native;
 using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
 
 namespace SharpTitan.Parallel;
 
@@ -217,7 +217,7 @@ internal sealed class PipelineRunner(PipelinePlan plan, IReadOnlyList<PipelineSt
 
     private Tensor Loss(Tensor logits, Tensor labels) => tp is { Options.LossParallel: true }
         ? LossParallel.CrossEntropy(logits, labels, tp.Group, tp.VocabStart)
-        : F.cross_entropy(logits.to(ScalarType.Float32), labels);
+        : FusedCrossEntropy.Mean(logits, labels);
 
     /// <summary>
     /// Forward of the whole batch through the stages in order (no grad): logits [rows, seq, vocab] on every pp
