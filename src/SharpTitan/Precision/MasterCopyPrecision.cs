@@ -37,10 +37,12 @@ internal sealed class MasterCopyPrecision : IMixedPrecision
 
     public void AfterBackward()
     {
-        using var scope = NewDisposeScope();
         using var _ = no_grad();
         foreach (var (_, p, master) in _entries)
         {
+            // A scope per parameter: the wrapper p.grad hands out holds the bf16 gradient, so in one scope around the
+            // loop every bf16 gradient would stay alive beside all the fp32 ones until the loop ends.
+            using var scope = NewDisposeScope();
             if (p.grad is not { } g) continue;
             if (master.grad is { } mg) mg.add_(g.to(ScalarType.Float32));
             else master.grad = g.to(ScalarType.Float32);
