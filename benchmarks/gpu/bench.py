@@ -16,7 +16,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 VOCAB = 100277  # cl100k_base, the tokenizer SharpTitan's rows train with (no Llama 3 tokenizer travels here)
 SHAPES = {  # torchtitan's flavors
     "8B": dict(dim=4096, n_heads=32, n_kv_heads=8, multiple_of=1024, ffn_dim_multiplier=1.3),
-    "3B": dict(dim=3072, n_heads=24, n_kv_heads=8, multiple_of=256, ffn_dim_multiplier=1.0),
+    "3B": dict(dim=3072, n_heads=24, n_kv_heads=8, multiple_of=256, ffn_dim_multiplier=1.0, tie_embeddings=True),
 }
 # (engine, flavor, layers, ac, float8, fsdp over a one-rank mesh); SharpTitan rows use model.norm_type fused_rmsnorm
 ROWS = [

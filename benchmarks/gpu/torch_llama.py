@@ -82,8 +82,11 @@ class Llama(nn.Module):
         self.norm = nn.RMSNorm(a["dim"], eps=1e-5)
         self.output = nn.Linear(a["dim"], a["vocab"], bias=False)
         nn.init.normal_(self.tok_embeddings.weight)
-        bound = a["dim"] ** -0.5
-        nn.init.trunc_normal_(self.output.weight, std=bound, a=-3 * bound, b=3 * bound)
+        if a.get("tie_embeddings"):  # Llama 3.2 1B / 3B share the embedding with the output, as SharpTitan's flavors
+            self.output.weight = self.tok_embeddings.weight
+        else:
+            bound = a["dim"] ** -0.5
+            nn.init.trunc_normal_(self.output.weight, std=bound, a=-3 * bound, b=3 * bound)
 
     def forward(self, tokens, cos, sin):
         x = self.tok_embeddings(tokens)
