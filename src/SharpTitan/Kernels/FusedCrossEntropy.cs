@@ -6,12 +6,13 @@ namespace SharpTitan.Kernels;
 
 /// <summary>
 /// The training loss: cross-entropy of logits [N, V] against labels [N], in fp32, averaged over the labels that are
-/// not -100 (F.cross_entropy on the fp32 logits, within fp32 rounding). Computed over row chunks with its own
-/// backward (softmax − one-hot, recomputed from the logits), it keeps only the logits as they came. Autograd on
+/// not -100 (F.cross_entropy on the fp32 logits, within fp32 rounding; with every label ignored the loss is 0 where
+/// F.cross_entropy gives NaN, as in <c>LossParallel</c>). Computed over row chunks with its own backward (softmax −
+/// one-hot, recomputed from the logits), it keeps only the logits as they came and the labels. Autograd on
 /// F.cross_entropy(logits.float()) holds the fp32 copy and log_softmax's fp32 output and, in backward, makes two
-/// fp32 gradients beside the one in the logits' dtype: measured on the CPU, 8x the bf16 logits' size at its peak
-/// against 1.2x here (the gradient and one chunk); on the 8B shape at seq 8192 with a 100k vocabulary, ~12 GiB
-/// against ~2 GiB, at the end of forward, the step's peak.
+/// fp32 gradients beside the one in the logits' dtype: measured on the CPU, 8x the bf16 logits' size at the loss's
+/// backward against 1.2x here (the gradient and a chunk's temporaries); on the 8B shape at seq 8192 with a 100k
+/// vocabulary, ~12 GiB against ~2 GiB at the start of backward, the step's peak.
 /// </summary>
 internal static class FusedCrossEntropy
 {
@@ -20,6 +21,13 @@ internal static class FusedCrossEntropy
 
     public static Tensor Mean(Tensor logits, Tensor labels, long chunkElements = ChunkElements) =>
         FusedCrossEntropyFunction.Apply(logits, labels, chunkElements);
+
+    /// <summary>Row ranges of <paramref name="logits"/> [N, V] with at most <paramref name="elements"/> elements each.</summary>
+    internal static IEnumerable<(long Start, long Rows)> Chunks(Tensor logits, long elements)
+    {
+        long n = logits.shape[0], rows = Math.Max(1, elements / Math.Max(1, logits.shape[1]));
+        for (long start = 0; start < n; start += rows) yield return (start, Math.Min(rows, n - start));
+    }
 }
 
 /// <summary>loss = −Σ_valid log_softmax(x_i)[label_i] / count; dx_i = (softmax(x_i) − onehot(label_i)) · dloss / count.</summary>
@@ -35,13 +43,14 @@ internal sealed class FusedCrossEntropyFunction : LeanFunction<FusedCrossEntropy
         var valid = labels.ne(-100);
         var targets = labels.masked_fill(valid.logical_not(), 0).unsqueeze(1);
         var total = zeros(1, ScalarType.Float32, logits.device);
-        foreach (var (start, rows) in Chunks(logits, chunk))
+        foreach (var (start, rows) in FusedCrossEntropy.Chunks(logits, chunk))
         {
             using var inner = NewDisposeScope();
-            // With a dtype, libtorch reads bf16 and writes fp32 in the one kernel (CUDA), without a cast copy first.
+            // With a dtype, libtorch casts the chunk first (fp16 on CUDA alone skips the copy): one fp32 temporary more.
             var logProbabilities = logits.narrow(0, start, rows).log_softmax(1, ScalarType.Float32);
             var picked = logProbabilities.gather(1, targets.narrow(0, start, rows)).squeeze(1);
-            total.sub_(picked.mul_(valid.narrow(0, start, rows)).sum());
+            // masked_fill, not a product: an ignored row's stand-in class may have log-probability −inf.
+            total.sub_(picked.masked_fill_(valid.narrow(0, start, rows).logical_not(), 0).sum());
         }
         var count = valid.sum().clamp_min(1).to(ScalarType.Float32);
         // The context saves its tensors after forward returns: they must outlive this scope.
@@ -59,7 +68,7 @@ internal sealed class FusedCrossEntropyFunction : LeanFunction<FusedCrossEntropy
         var rowScale = valid.to(ScalarType.Float32).mul_(gradOutput.to(ScalarType.Float32) / count).unsqueeze(1);
         var grad = empty_like(logits);
         var minusOne = ones(1, 1, ScalarType.Float32, logits.device).neg_();
-        foreach (var (start, rows) in Chunks(logits, (long)ctx.get_data("chunk")))
+        foreach (var (start, rows) in FusedCrossEntropy.Chunks(logits, (long)ctx.get_data("chunk")))
         {
             using var inner = NewDisposeScope();
             var p = logits.narrow(0, start, rows).softmax(1, ScalarType.Float32);
@@ -67,11 +76,5 @@ internal sealed class FusedCrossEntropyFunction : LeanFunction<FusedCrossEntropy
             grad.narrow(0, start, rows).copy_(p.mul_(rowScale.narrow(0, start, rows)));
         }
         return scope.HandOut(grad, null, null);
-    }
-
-    private static IEnumerable<(long Start, long Rows)> Chunks(Tensor logits, long elements)
-    {
-        long n = logits.shape[0], rows = Math.Max(1, elements / Math.Max(1, logits.shape[1]));
-        for (long start = 0; start < n; start += rows) yield return (start, Math.Min(rows, n - start));
     }
 }

@@ -24,16 +24,23 @@ internal abstract class LeanFunction<T> : autograd.SingleTensorFunction<T> where
     public static Tensor Apply(params object[] vars)
     {
         _lastContext = null;
-        var output = apply(vars);
-        if (_lastContext is { } ctx) ShrinkOutputTemplates(ctx);
-        _lastContext = null;
-        return output;
+        try
+        {
+            var output = apply(vars);
+            if (_lastContext is { } ctx) ShrinkOutputTemplates(ctx);
+            return output;
+        }
+        finally
+        {
+            _lastContext = null;
+        }
     }
 
     public sealed override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
     {
-        _lastContext = ctx;
-        return Forward(ctx, vars);
+        var output = Forward(ctx, vars);
+        _lastContext = ctx; // after Forward: an Apply of the same function inside it must not take the place of ours
+        return output;
     }
 
     /// <summary>The function's forward, as TorchSharp's <c>forward</c>.</summary>

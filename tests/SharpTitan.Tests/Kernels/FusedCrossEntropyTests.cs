@@ -55,4 +55,54 @@ public class FusedCrossEntropyTests
         using var _ = no_grad();
         Assert.Equal(expected, FusedCrossEntropy.Mean(logits, labels, 40 * 5).item<float>(), expected * 1e-6);
     }
+
+    [Fact]
+    public void TheVocabularyParallelLossOnOneRankMatchesFCrossEntropy()
+    {
+        // Sharded over more ranks it runs in the tensor-parallel feature-matrix rows (loss parallel is on by default).
+        using var scope = NewDisposeScope();
+        using var group = new SharpTitan.Distributed.SingleProcessGroup();
+        manual_seed(23);
+        var logits = randn(30, 50) * 4;
+        var labels = randint(0, 50, [30]);
+        labels[5] = tensor(-100L);
+        var (expectedLoss, expectedGrad) = Run(logits, labels, x => F.cross_entropy(x, labels));
+        var (loss, grad) = Run(logits, labels, x => SharpTitan.Parallel.LossParallel.CrossEntropy(x, labels, group, 0));
+        Assert.Equal(expectedLoss, loss, expectedLoss * 1e-6);
+        double largest = expectedGrad.abs().max().item<float>(), diff = (expectedGrad - grad).abs().max().item<float>();
+        Assert.True(diff <= 1e-6 * largest, $"logits gradient differs by {diff} (largest {largest})");
+    }
+
+    private static Tensor Loss(bool vocabParallel, Tensor logits, Tensor labels)
+    {
+        if (!vocabParallel) return FusedCrossEntropy.Mean(logits, labels, 4 * 6);
+        using var group = new SharpTitan.Distributed.SingleProcessGroup();
+        return SharpTitan.Parallel.LossParallel.CrossEntropy(logits, labels, group, 0);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AnIgnoredRowWithAMinusInfinityLogitLeavesTheLossFinite(bool vocabParallel)
+    {
+        // An ignored row's stand-in class is 0: its -inf log-probability must not reach the sum as -inf x 0 = NaN.
+        using var scope = NewDisposeScope();
+        var logits = tensor(new float[] { 1, 2, 3, 4, 5, 6, float.NegativeInfinity, 1, 2, 3, 4, 5 }, [2, 6]);
+        var labels = tensor(new long[] { 2, -100 });
+        float expected = F.cross_entropy(logits, labels).item<float>();
+        Assert.Equal(expected, Loss(vocabParallel, logits, labels).item<float>(), 1e-6);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void EveryLabelIgnoredGivesLossZeroAndNoGradient(bool vocabParallel)
+    {
+        using var scope = NewDisposeScope();
+        var logits = randn(4, 6).requires_grad_(true);
+        var loss = Loss(vocabParallel, logits, full(4, -100L));
+        loss.backward();
+        Assert.Equal(0f, loss.item<float>());
+        Assert.Equal(0f, logits.grad!.abs().sum().item<float>());
+    }
 }
