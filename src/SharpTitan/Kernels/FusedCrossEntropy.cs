@@ -22,6 +22,29 @@ internal static class FusedCrossEntropy
     public static Tensor Mean(Tensor logits, Tensor labels, long chunkElements = ChunkElements) =>
         FusedCrossEntropyFunction.Apply(logits, labels, chunkElements);
 
+    /// <summary>dloss / count for the rows that count, 0 for the ignored ones: [N, 1] fp32.</summary>
+    internal static Tensor RowScale(Tensor valid, Tensor gradOutput, Tensor count) =>
+        valid.to(ScalarType.Float32).mul_(gradOutput.to(ScalarType.Float32) / count).unsqueeze(1);
+
+    /// <summary>
+    /// The logits' gradient chunk by chunk, in their dtype: (probabilities − one-hot) · rowScale, where
+    /// <paramref name="probabilities"/> gives a chunk's fp32 softmax from the chunk and its first row, and
+    /// <paramref name="minusOneHot"/> [N, 1] holds what to add at <paramref name="index"/> (−1, or 0 where the class is elsewhere).
+    /// </summary>
+    internal static Tensor Gradient(Tensor logits, Tensor index, Tensor minusOneHot, Tensor rowScale, long chunkElements,
+        Func<Tensor, long, Tensor> probabilities)
+    {
+        var grad = empty_like(logits);
+        foreach (var (start, rows) in Chunks(logits, chunkElements))
+        {
+            using var inner = NewDisposeScope();
+            var p = probabilities(logits.narrow(0, start, rows), start);
+            p.scatter_add_(1, index.narrow(0, start, rows), minusOneHot.narrow(0, start, rows));
+            grad.narrow(0, start, rows).copy_(p.mul_(rowScale.narrow(0, start, rows)));
+        }
+        return grad;
+    }
+
     /// <summary>Row ranges of <paramref name="logits"/> [N, V] with at most <paramref name="elements"/> elements each.</summary>
     internal static IEnumerable<(long Start, long Rows)> Chunks(Tensor logits, long elements)
     {
@@ -65,16 +88,10 @@ internal sealed class FusedCrossEntropyFunction : LeanFunction<FusedCrossEntropy
         using var _ = no_grad();
         var saved = ctx.get_saved_variables();
         var (logits, targets, valid, count) = (saved[0], saved[1], saved[2], saved[3]);
-        var rowScale = valid.to(ScalarType.Float32).mul_(gradOutput.to(ScalarType.Float32) / count).unsqueeze(1);
-        var grad = empty_like(logits);
-        var minusOne = ones(1, 1, ScalarType.Float32, logits.device).neg_();
-        foreach (var (start, rows) in FusedCrossEntropy.Chunks(logits, (long)ctx.get_data("chunk")))
-        {
-            using var inner = NewDisposeScope();
-            var p = logits.narrow(0, start, rows).softmax(1, ScalarType.Float32);
-            p.scatter_add_(1, targets.narrow(0, start, rows), minusOne.expand(rows, 1));
-            grad.narrow(0, start, rows).copy_(p.mul_(rowScale.narrow(0, start, rows)));
-        }
+        var rowScale = FusedCrossEntropy.RowScale(valid, gradOutput, count);
+        var minusOneHot = full(logits.shape[0], 1, -1f, ScalarType.Float32, logits.device);
+        var grad = FusedCrossEntropy.Gradient(logits, targets, minusOneHot, rowScale, (long)ctx.get_data("chunk"),
+            (x, _) => x.softmax(1, ScalarType.Float32));
         return scope.HandOut(grad, null, null);
     }
 }

@@ -68,16 +68,11 @@ internal sealed class VocabParallelCrossEntropyFunction : LeanFunction<VocabPara
         using var _ = no_grad();
         var saved = ctx.get_saved_variables();
         var (logits, localIndex, owned, valid, lse, count) = (saved[0], saved[1], saved[2], saved[3], saved[4], saved[5]);
-        var rowScale = valid.to(ScalarType.Float32).mul_(gradOutput.to(ScalarType.Float32) / count).unsqueeze(1);
+        var rowScale = FusedCrossEntropy.RowScale(valid, gradOutput, count);
         var minusOwned = owned.to(ScalarType.Float32).neg_().unsqueeze(1); // the one-hot, where this block holds the target
-        var grad = empty_like(logits);
-        foreach (var (start, rows) in FusedCrossEntropy.Chunks(logits, FusedCrossEntropy.ChunkElements))
-        {
-            using var inner = NewDisposeScope();
-            var p = logits.narrow(0, start, rows).to(ScalarType.Float32, copy: true).sub_(lse.narrow(0, start, rows).unsqueeze(1)).exp_();
-            p.scatter_add_(1, localIndex.narrow(0, start, rows), minusOwned.narrow(0, start, rows));
-            grad.narrow(0, start, rows).copy_(p.mul_(rowScale.narrow(0, start, rows)));
-        }
+        // The vocabulary's softmax restricted to this block: exp(x − lse) with the global log-sum-exp.
+        var grad = FusedCrossEntropy.Gradient(logits, localIndex, minusOwned, rowScale, FusedCrossEntropy.ChunkElements,
+            (x, start) => x.to(ScalarType.Float32, copy: true).sub_(lse.narrow(0, start, x.shape[0]).unsqueeze(1)).exp_());
         return scope.HandOut(grad, null, null);
     }
 }
