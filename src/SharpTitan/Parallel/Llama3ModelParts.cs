@@ -1,6 +1,5 @@
 using SharpTitan.Distributed;
 using SharpTitan.Float8;
-using SharpTitan.Kernels;
 using SharpTitan.Metrics;
 using SharpTitan.Models.Llama3;
 using SharpTitan.Native;
@@ -95,9 +94,7 @@ internal sealed class Llama3ModelParts : IModelParts
         return lossValue;
     }
 
-    private Tensor Loss(Tensor logits, Tensor labels) => _t.Tp is { Options.LossParallel: true } tp
-        ? LossParallel.CrossEntropy(logits, labels, tp.Group, tp.VocabStart)
-        : FusedCrossEntropy.Mean(logits, labels);
+    private Tensor Loss(Tensor logits, Tensor labels) => LossParallel.TrainingLoss(logits, labels, _t.Tp);
 
     // Data- and context-parallel ranks saw equal token counts: the average of their losses is the global batch's.
     public double ReportedLoss(double localLoss) =>

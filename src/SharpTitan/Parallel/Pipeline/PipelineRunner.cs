@@ -1,5 +1,4 @@
 using SharpTitan.Distributed;
-using SharpTitan.Kernels;
 using SharpTitan.Metrics;
 using SharpTitan.Native;
 using static TorchSharp.torch;
@@ -215,9 +214,7 @@ internal sealed class PipelineRunner(PipelinePlan plan, IReadOnlyList<PipelineSt
         return lossSum;
     }
 
-    private Tensor Loss(Tensor logits, Tensor labels) => tp is { Options.LossParallel: true }
-        ? LossParallel.CrossEntropy(logits, labels, tp.Group, tp.VocabStart)
-        : FusedCrossEntropy.Mean(logits, labels);
+    private Tensor Loss(Tensor logits, Tensor labels) => LossParallel.TrainingLoss(logits, labels, tp);
 
     /// <summary>
     /// Forward of the whole batch through the stages in order (no grad): logits [rows, seq, vocab] on every pp

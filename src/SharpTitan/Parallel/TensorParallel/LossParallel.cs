@@ -15,28 +15,34 @@ namespace SharpTitan.Parallel;
 /// </summary>
 internal static class LossParallel
 {
+    /// <summary>
+    /// The training loss of logits [N, V] (or, under loss parallel, this rank's vocabulary block of them): the one
+    /// choice the one-process step and the pipeline's last stage share.
+    /// </summary>
+    public static Tensor TrainingLoss(Tensor logits, Tensor labels, TensorParallel? tp) => tp is { Options.LossParallel: true }
+        ? CrossEntropy(logits, labels, tp.Group, tp.VocabStart)
+        : FusedCrossEntropy.Mean(logits, labels);
+
     /// <param name="localLogits">[N, V / tp]: this rank's classes [vocabStart, vocabStart + V / tp).</param>
     /// <param name="labels">[N] class indices, the same on every rank; -100 is ignored (as F.cross_entropy does).</param>
     public static Tensor CrossEntropy(Tensor localLogits, Tensor labels, IProcessGroup group, long vocabStart) =>
-        VocabParallelCrossEntropyFunction.Apply(localLogits, labels, new VocabShard(group, vocabStart));
+        VocabParallelCrossEntropyFunction.Apply(localLogits, labels, group, vocabStart);
 }
-
-internal sealed record VocabShard(IProcessGroup Group, long VocabStart);
 
 /// <summary>loss = Σ_valid (lse_i − x_i[label_i]) / count over the whole vocabulary; dx = (exp(x − lse) − onehot) · dloss / count per block.</summary>
 internal sealed class VocabParallelCrossEntropyFunction : LeanFunction<VocabParallelCrossEntropyFunction>
 {
     public override string Name => "VocabParallelCrossEntropy";
 
-    // vars: [local logits [N, V / tp], labels [N], VocabShard]
+    // vars: [local logits [N, V / tp], labels [N], the tp group, this block's first class (long)]
     protected override Tensor Forward(autograd.AutogradContext ctx, object[] vars)
     {
-        var (logits, labels, shard) = ((Tensor)vars[0], (Tensor)vars[1], (VocabShard)vars[2]);
+        var (logits, labels, group, vocabStart) = ((Tensor)vars[0], (Tensor)vars[1], (IProcessGroup)vars[2], (long)vars[3]);
         using var scope = NewDisposeScope();
         long n = logits.shape[0], localVocab = logits.shape[1];
         var valid = labels.ne(-100);
-        var owned = labels.ge(shard.VocabStart).logical_and_(labels.lt(shard.VocabStart + localVocab)).logical_and_(valid);
-        var localIndex = (labels - shard.VocabStart).masked_fill_(owned.logical_not(), 0).unsqueeze(1);
+        var owned = labels.ge(vocabStart).logical_and_(labels.lt(vocabStart + localVocab)).logical_and_(valid);
+        var localIndex = (labels - vocabStart).masked_fill_(owned.logical_not(), 0).unsqueeze(1);
         var lse = empty(n, ScalarType.Float32, logits.device);
         var target = empty(n, ScalarType.Float32, logits.device);
         foreach (var (start, rows) in FusedCrossEntropy.Chunks(logits, FusedCrossEntropy.ChunkElements))
@@ -48,12 +54,12 @@ internal sealed class VocabParallelCrossEntropyFunction : LeanFunction<VocabPara
         }
         // The vocabulary's log-sum-exp from the blocks': M + log Σ_ranks exp(lse_rank − M), M the largest.
         var max = lse.clone();
-        shard.Group.AllReduce(max, ReduceOp.Max);
+        group.AllReduce(max, ReduceOp.Max);
         var sum = lse.sub_(max).exp_();
-        shard.Group.AllReduce(sum, ReduceOp.Sum);
+        group.AllReduce(sum, ReduceOp.Sum);
         var globalLse = sum.log_().add_(max);
         target.masked_fill_(owned.logical_not(), 0); // not a product: a stand-in class's logit may be −inf
-        shard.Group.AllReduce(target, ReduceOp.Sum);
+        group.AllReduce(target, ReduceOp.Sum);
         var count = valid.sum().clamp_min(1).to(ScalarType.Float32);
         var loss = globalLse.sub(target).masked_fill_(valid.logical_not(), 0).sum().div_(count);
         // The context saves its tensors after forward returns: they must outlive this scope.
