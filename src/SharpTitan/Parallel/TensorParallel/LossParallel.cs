@@ -79,6 +79,6 @@ internal sealed class VocabParallelCrossEntropyFunction : LeanFunction<VocabPara
         // The vocabulary's softmax restricted to this block: exp(x − lse) with the global log-sum-exp.
         var grad = FusedCrossEntropy.Gradient(logits, localIndex, minusOwned, rowScale, FusedCrossEntropy.ChunkElements,
             (x, start) => x.to(ScalarType.Float32, copy: true).sub_(lse.narrow(0, start, x.shape[0]).unsqueeze(1)).exp_());
-        return scope.HandOut(grad, null, null);
+        return scope.HandOut(grad, null, null, null); // one per argument: labels, group, first class take none
     }
 }
